@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// Tessera: identity and enrolment broker. No third-party Swift packages: Foundation, the toolchain's
+// own modules, and system C libraries through system-library targets.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tessera", targets: ["tessera"])
+    ],
+    targets: [
+        // System C libraries. Each module map names its Debian -dev package.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLDAP", providers: [.apt(["libldap2-dev"])]),
+        .systemLibrary(name: "CKerberos", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Real C: macros, variadic calls and syscalls Swift cannot import directly.
+        .target(
+            name: "CTesseraShims",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+
+        .target(name: "TesseraPlatform", swiftSettings: swiftSettings),
+        .target(name: "TesseraCore", swiftSettings: swiftSettings),
+        .target(
+            name: "TesseraCrypto",
+            dependencies: ["COpenSSL", "CTesseraShims", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TesseraStore",
+            dependencies: ["CSQLite", "TesseraCore", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TesseraHTTP",
+            dependencies: ["COpenSSL", "CTesseraShims", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TesseraServer",
+            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tessera",
+            dependencies: ["TesseraServer", "TesseraCore", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "CLibraryTests", dependencies: ["COpenSSL", "CLDAP", "CKerberos", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraPlatformTests", dependencies: ["TesseraPlatform"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraIntegrationTests",
+            dependencies: ["TesseraServer", "TesseraHTTP", "TesseraCore", "TesseraStore", "TesseraCrypto"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,6 @@
+#ifndef TESSERA_SHIMS_H
+#define TESSERA_SHIMS_H
+// Umbrella header: every symbol here carries the `tessera_` prefix.
+#include "tessera_net.h"
+#include "tessera_ssl.h"
+#endif
