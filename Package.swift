@@ -11,9 +11,6 @@ let swiftSettings: [SwiftSetting] = [
 let package = Package(
     name: "Tessera",
     platforms: [.macOS(.v14)],
-    products: [
-        .executable(name: "tessera", targets: ["tessera"])
-    ],
     targets: [
         // System C libraries. Each module map names its Debian -dev package.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),

@@ -5,12 +5,8 @@ import Foundation
 /// Blocking work must never run on the cooperative pool or on an I/O event-loop thread: it would stall
 /// every task scheduled there. `run` parks the caller's task on a continuation and resumes it when a
 /// pool thread has finished the work.
-public final class BlockingPool: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var queue: [@Sendable () -> Void] = []
-    private var queueHead = 0
-    private var stopping = false
-    private var threads: [Thread] = []
+public final class BlockingPool: Sendable {
+    private let work: WorkQueue
     public let name: String
     public let threadCount: Int
 
@@ -21,26 +17,25 @@ public final class BlockingPool: @unchecked Sendable {
         precondition(threads > 0, "a blocking pool needs at least one thread")
         self.name = name
         self.threadCount = threads
+        let work = WorkQueue()
+        self.work = work
         for index in 0..<threads {
-            let thread = Thread { [unowned self] in self.workLoop() }
+            // Threads hold the queue, not the pool, so dropping the pool stops them after draining.
+            let thread = Thread { work.workLoop() }
             thread.name = "\(name)-\(index)"
             thread.stackSize = 1 << 20
-            self.threads.append(thread)
             thread.start()
         }
     }
 
     deinit {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
+        work.stop()
     }
 
     /// Runs `work` on one of the pool's threads and returns its result to the calling task.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            enqueue {
+            self.work.enqueue {
                 continuation.resume(with: Result { try work() })
             }
         }
@@ -49,18 +44,34 @@ public final class BlockingPool: @unchecked Sendable {
     /// Runs non-throwing `work` on one of the pool's threads.
     public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
-            enqueue { continuation.resume(returning: work()) }
+            self.work.enqueue { continuation.resume(returning: work()) }
         }
     }
 
-    private func enqueue(_ item: @escaping @Sendable () -> Void) {
+}
+
+private final class WorkQueue: @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [@Sendable () -> Void] = []
+    private var queueHead = 0
+    private var stopping = false
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func enqueue(_ item: @escaping @Sendable () -> Void) {
         condition.lock()
         queue.append(item)
         condition.signal()
         condition.unlock()
     }
 
-    private func workLoop() {
+    func workLoop() {
         while true {
             condition.lock()
             while queueHead == queue.count && !stopping {
