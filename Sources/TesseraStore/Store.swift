@@ -1,0 +1,81 @@
+public import TesseraCore
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Persistence for every service. A backend (SQLite now, PostgreSQL next) implements it; services
+/// never see SQL.
+///
+/// Each call runs one transaction on the backend's own blocking threads: `write` takes the database's
+/// write lock for its whole body (so a read-check-write inside it is atomic, across processes too),
+/// commits when the body returns and rolls back when it throws.
+public protocol Store: Sendable {
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+    /// Throws unless the database answers a trivial query (readiness probe).
+    func checkReachable() async throws
+}
+
+/// Filters for listing accounts; results are ordered by managed ID.
+public struct AccountQuery: Sendable, Equatable {
+    public var state: AccountState?
+    public var role: Role?
+    public var source: AccountSource?
+    /// Only managed IDs that start with this (lower-cased) text.
+    public var managedIDPrefix: String?
+    /// Keyset pagination: only managed IDs after this one.
+    public var after: String?
+    public var limit: Int?
+
+    public init(
+        state: AccountState? = nil, role: Role? = nil, source: AccountSource? = nil, managedIDPrefix: String? = nil,
+        after: String? = nil, limit: Int? = nil
+    ) {
+        self.state = state
+        self.role = role
+        self.source = source
+        self.managedIDPrefix = managedIDPrefix
+        self.after = after
+        self.limit = limit
+    }
+}
+
+public protocol StoreReader {
+    func account(id: String) throws -> Account?
+    func account(managedID: ManagedAccountID) throws -> Account?
+    func accounts(matching query: AccountQuery) throws -> [Account]
+    /// Deactivated accounts whose deactivation happened at or before `cutoff`.
+    func accountsDeactivated(before cutoff: Date, source: AccountSource) throws -> [Account]
+    func lastAuditEntry() throws -> AuditEntry?
+    /// Entries with sequence ≥ `from`, in order, at most `limit`.
+    func auditEntries(from sequence: Int64, limit: Int) throws -> [AuditEntry]
+    func auditEntry(sequence: Int64) throws -> AuditEntry?
+}
+
+public protocol StoreTransaction: StoreReader {
+    /// - Throws: `StoreError.duplicate` when the managed ID (or source + external ID) is taken.
+    func insert(_ account: Account) throws
+    /// Writes `account` if the stored version is still `expectedVersion`.
+    /// - Throws: `StoreError.staleVersion` or `.notFound`.
+    func update(_ account: Account, expectedVersion: Int) throws
+    func deleteAccount(id: String) throws
+    func append(_ entry: AuditEntry) throws
+}
+
+/// Failures of a store backend.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case duplicate, staleVersion = "stale_version", notFound = "not_found", unavailable, schema, corrupt, `internal`
+    }
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
