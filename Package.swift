@@ -37,13 +37,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TesseraAccounts",
+            dependencies: ["TesseraCore", "TesseraStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TesseraHTTP",
             dependencies: ["COpenSSL", "CTesseraShims", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraServer",
-            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -57,6 +62,7 @@ let package = Package(
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraAccountsTests", dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",

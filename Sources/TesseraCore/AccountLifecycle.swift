@@ -123,7 +123,8 @@ extension Account {
         }
     }
 
-    func touched(at now: Date) -> Account {
+    /// The account with its version bumped and its change time set: every stored change goes through it.
+    public func touched(at now: Date) -> Account {
         var next = self
         next.version += 1
         next.updatedAt = now
