@@ -1,0 +1,291 @@
+import Foundation
+public import TesseraCore
+
+/// Tessera's configuration, read from `Config/tessera.json` (JSON5: comments and trailing commas are
+/// allowed) and overridden by `TESSERA_*` environment variables. Every key is listed, with its default,
+/// in `ConfigurationSchema` and the README.
+public struct TesseraConfiguration: Sendable {
+    public struct Server: Sendable {
+        public var host: String
+        public var port: Int
+        public var eventLoopThreads: Int
+        public var maxConnections: Int
+        public var maxRequestLineBytes: Int
+        public var maxHeaderBytes: Int
+        public var maxHeaderCount: Int
+        public var maxBodyBytes: Int
+        public var headerTimeout: Duration
+        public var bodyTimeout: Duration
+        public var idleTimeout: Duration
+        public var shutdownGrace: Duration
+        public var trustedTLSProxy: Bool
+        public var tlsCertificateFile: String?
+        public var tlsPrivateKeyFile: String?
+    }
+
+    public struct SQLite: Sendable {
+        public var path: String
+        public var busyTimeout: Duration
+        public var connections: Int
+    }
+
+    public struct Passwords: Sendable {
+        public var scryptLogN: Int
+        public var scryptR: Int
+        public var scryptP: Int
+        public var maxConcurrentHashes: Int
+    }
+
+    public var server: Server
+    public var sqlite: SQLite
+    public var accountPolicy: AccountPolicy
+    public var passwords: Passwords
+    public var logLevel: String
+    /// Where the configuration came from, for messages.
+    public var source: String
+
+    /// Reads and checks the configuration file, then applies the environment.
+    /// - Throws: `ConfigurationError` naming the key (or variable) and what is wrong with it.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TesseraConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(key: nil, "cannot read configuration file \(path)")
+        }
+        let values = try ConfigurationLoader.resolve(data: data, file: path, environment: environment)
+        return try TesseraConfiguration(values: values, source: path)
+    }
+
+    init(values: [String: ConfigValue], source: String) throws {
+        func string(_ key: String) -> String {
+            if case .string(let value) = values[key] { return value }
+            return ""
+        }
+        func integer(_ key: String) -> Int {
+            if case .integer(let value) = values[key] { return value }
+            return 0
+        }
+        func boolean(_ key: String) -> Bool { values[key] == .boolean(true) }
+        func optional(_ key: String) -> String? {
+            if case .string(let value) = values[key] { return value }
+            return nil
+        }
+        server = Server(
+            host: string("server.host"), port: integer("server.port"), eventLoopThreads: integer("server.event_loop_threads"),
+            maxConnections: integer("server.max_connections"), maxRequestLineBytes: integer("server.max_request_line_bytes"),
+            maxHeaderBytes: integer("server.max_header_bytes"), maxHeaderCount: integer("server.max_header_count"),
+            maxBodyBytes: integer("server.max_body_bytes"), headerTimeout: .seconds(integer("server.header_timeout_seconds")),
+            bodyTimeout: .seconds(integer("server.body_timeout_seconds")), idleTimeout: .seconds(integer("server.idle_timeout_seconds")),
+            shutdownGrace: .seconds(integer("server.shutdown_grace_seconds")), trustedTLSProxy: boolean("server.trusted_tls_proxy"),
+            tlsCertificateFile: optional("server.tls.certificate_file"), tlsPrivateKeyFile: optional("server.tls.private_key_file"))
+        if (server.tlsCertificateFile == nil) != (server.tlsPrivateKeyFile == nil) {
+            throw ConfigurationError(
+                key: server.tlsCertificateFile == nil ? "server.tls.certificate_file" : "server.tls.private_key_file",
+                "must be set together with \(server.tlsCertificateFile == nil ? "server.tls.private_key_file" : "server.tls.certificate_file")")
+        }
+        for key in ["server.tls.certificate_file", "server.tls.private_key_file"] {
+            if let file = optional(key), !FileManager.default.isReadableFile(atPath: file) {
+                throw ConfigurationError(key: key, "file \(file) does not exist or is not readable")
+            }
+        }
+        guard string("store.backend") == "sqlite" else {
+            throw ConfigurationError(key: "store.backend", "unknown backend \(string("store.backend")); expected sqlite")
+        }
+        guard !string("store.sqlite.path").isEmpty else {
+            throw ConfigurationError(key: "store.sqlite.path", "must not be empty")
+        }
+        sqlite = SQLite(
+            path: string("store.sqlite.path"), busyTimeout: .milliseconds(integer("store.sqlite.busy_timeout_ms")),
+            connections: integer("store.sqlite.connections"))
+        let domains: ManagedDomains
+        do {
+            guard case .strings(let names) = values["accounts.managed_domains"], !names.isEmpty else {
+                throw ConfigurationError(key: "accounts.managed_domains", "must list at least one domain")
+            }
+            domains = try ManagedDomains(names)
+        } catch let error as CoreError {
+            throw ConfigurationError(key: "accounts.managed_domains", error.message)
+        }
+        accountPolicy = AccountPolicy(
+            managedDomains: domains, temporaryPasswordLifetime: .seconds(integer("accounts.temporary_password_days") * 86_400),
+            lockoutThreshold: integer("accounts.lockout_threshold"),
+            deactivatedRetention: .seconds(integer("accounts.deactivated_retention_days") * 86_400))
+        passwords = Passwords(
+            scryptLogN: integer("passwords.scrypt_log_n"), scryptR: integer("passwords.scrypt_r"), scryptP: integer("passwords.scrypt_p"),
+            maxConcurrentHashes: integer("passwords.max_concurrent_hashes"))
+        logLevel = string("log.level")
+        guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
+            throw ConfigurationError(key: "log.level", "unknown level \(logLevel); expected debug, info, notice, warning or error")
+        }
+        self.source = source
+    }
+}
+
+/// A configuration problem, naming the key or environment variable.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var key: String?
+    public var message: String
+
+    init(key: String?, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        key.map { "configuration key \($0): \(message)" } ?? "configuration: \(message)"
+    }
+}
+
+/// File and environment → one value per key, type-checked, with defaults filled in.
+enum ConfigurationLoader {
+    static func resolve(data: Data, file: String, environment: [String: String]) throws -> [String: ConfigValue] {
+        let root: JSONNode
+        do {
+            let decoder = JSONDecoder()
+            decoder.allowsJSON5 = true
+            root = try decoder.decode(JSONNode.self, from: data)
+        } catch {
+            throw ConfigurationError(key: nil, "\(file) is not valid JSON: \(Self.describe(error))")
+        }
+        guard case .object = root else {
+            throw ConfigurationError(key: nil, "\(file) must hold a JSON object")
+        }
+        var values: [String: ConfigValue] = [:]
+        for key in ConfigurationSchema.keys { values[key.path] = key.defaultValue }
+        try flatten(root, prefix: "", into: &values)
+        try applyEnvironment(environment, to: &values)
+        return values
+    }
+
+    private static func flatten(_ node: JSONNode, prefix: String, into values: inout [String: ConfigValue]) throws {
+        guard case .object(let members) = node else { return }
+        for (name, child) in members.sorted(by: { $0.key < $1.key }) {
+            let path = prefix.isEmpty ? name : "\(prefix).\(name)"
+            if ConfigurationSchema.sections.contains(path) {
+                guard case .object = child else {
+                    throw ConfigurationError(key: path, "must be an object (a section)")
+                }
+                try flatten(child, prefix: path, into: &values)
+            } else if let key = ConfigurationSchema.keys.first(where: { $0.path == path }) {
+                values[path] = try convert(child, for: key)
+            } else {
+                throw ConfigurationError(key: path, "unknown key" + suggestion(for: path))
+            }
+        }
+    }
+
+    private static func convert(_ node: JSONNode, for key: ConfigKey) throws -> ConfigValue {
+        switch (key.kind, node) {
+        case (.string, .string(let text)):
+            return .string(text)
+        case (.optionalPath, .string(let text)) where !text.isEmpty:
+            return .string(text)
+        case (.optionalPath, .null):
+            return .null
+        case (.integer(let range), .number(let number)):
+            guard let integer = Int(exactly: number) else {
+                throw ConfigurationError(key: key.path, "must be a whole number, got \(number)")
+            }
+            guard range.contains(integer) else {
+                throw ConfigurationError(key: key.path, "must be between \(range.lowerBound) and \(range.upperBound), got \(integer)")
+            }
+            return .integer(integer)
+        case (.boolean, .bool(let flag)):
+            return .boolean(flag)
+        case (.strings, .array(let items)):
+            return .strings(try items.map { item in
+                guard case .string(let text) = item else {
+                    throw ConfigurationError(key: key.path, "must be a list of strings")
+                }
+                return text
+            })
+        default:
+            throw ConfigurationError(key: key.path, "must be \(expected(key.kind))")
+        }
+    }
+
+    private static func applyEnvironment(_ environment: [String: String], to values: inout [String: ConfigValue]) throws {
+        let byName = Dictionary(uniqueKeysWithValues: ConfigurationSchema.keys.map { ($0.environmentName, $0) })
+        for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("TESSERA_") && name != "TESSERA_CONFIG" {
+            guard let key = byName[name] else {
+                throw ConfigurationError(key: nil, "unknown environment variable \(name)")
+            }
+            let node: JSONNode
+            switch key.kind {
+            case .string, .optionalPath: node = .string(text)
+            case .integer:
+                guard let number = Int(text) else {
+                    throw ConfigurationError(key: key.path, "environment variable \(name) must be a whole number, got '\(text)'")
+                }
+                node = .number(Double(number))
+            case .boolean:
+                guard text == "true" || text == "false" else {
+                    throw ConfigurationError(key: key.path, "environment variable \(name) must be true or false")
+                }
+                node = .bool(text == "true")
+            case .strings:
+                node = .array(text.split(separator: ",").map { .string(String($0).trimmingCharacters(in: .whitespaces)) })
+            }
+            values[key.path] = try convert(node, for: key)
+        }
+    }
+
+    private static func expected(_ kind: ConfigKey.Kind) -> String {
+        switch kind {
+        case .string: "a string"
+        case .integer: "a whole number"
+        case .boolean: "true or false"
+        case .strings: "a list of strings"
+        case .optionalPath: "a file path or null"
+        }
+    }
+
+    private static func suggestion(for path: String) -> String {
+        let leaf = path.split(separator: ".").last.map(String.init) ?? path
+        if let near = ConfigurationSchema.keys.first(where: { $0.path.hasSuffix("." + leaf) }) {
+            return " (did you mean \(near.path)?)"
+        }
+        return ""
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        }
+        return String(describing: error)
+    }
+}
+
+/// A parsed JSON value, decoded generically so unknown keys can be reported by name.
+enum JSONNode: Decodable, Equatable {
+    case object([String: JSONNode]), array([JSONNode]), string(String), number(Double), bool(Bool), null
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let object = try? decoder.container(keyedBy: Key.self) {
+            var members: [String: JSONNode] = [:]
+            for key in object.allKeys { members[key.stringValue] = try object.decode(JSONNode.self, forKey: key) }
+            self = .object(members)
+        } else if var array = try? decoder.unkeyedContainer() {
+            var items: [JSONNode] = []
+            while !array.isAtEnd { items.append(try array.decode(JSONNode.self)) }
+            self = .array(items)
+        } else {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() {
+                self = .null
+            } else if let flag = try? value.decode(Bool.self) {
+                self = .bool(flag)
+            } else if let number = try? value.decode(Double.self) {
+                self = .number(number)
+            } else {
+                self = .string(try value.decode(String.self))
+            }
+        }
+    }
+}
