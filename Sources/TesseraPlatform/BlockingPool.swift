@@ -21,8 +21,14 @@ public final class BlockingPool: Sendable {
         self.work = work
         for index in 0..<threads {
             // Threads hold the queue, not the pool, so dropping the pool stops them after draining.
-            let thread = Thread { work.workLoop() }
-            thread.name = "\(name)-\(index)"
+            let threadName = "\(name)-\(index)"
+            // Set the name from the thread itself: on Linux a name set before `start()` does not reach the
+            // OS thread, which keeps the name inherited from its creator.
+            let thread = Thread {
+                Thread.current.name = threadName
+                work.workLoop()
+            }
+            thread.name = threadName
             thread.stackSize = 1 << 20
             thread.start()
         }

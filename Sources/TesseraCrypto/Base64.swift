@@ -1,0 +1,88 @@
+/// Base64url (RFC 4648 §5) without padding, as JOSE and OAuth use it.
+public enum Base64URL {
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        Base64Alphabet.url.encode(bytes)
+    }
+
+    /// Strict decode: only `A–Z a–z 0–9 - _`, no padding, no whitespace, a length that is not 1 mod 4,
+    /// and zero unused trailing bits (so every byte string has exactly one accepted encoding).
+    public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
+        try Base64Alphabet.url.decode(string)
+    }
+}
+
+/// A 64-character alphabet, encoded and decoded without padding.
+struct Base64Alphabet: Sendable {
+    /// RFC 4648 §5 (`-`, `_`).
+    static let url = Base64Alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    /// RFC 4648 §4 (`+`, `/`), used unpadded by the PHC string format.
+    static let standard = Base64Alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+    private let symbols: [UInt8]
+    private let values: [UInt8]  // 0xFF marks a byte outside the alphabet
+
+    private init(_ alphabet: StaticString) {
+        symbols = alphabet.withUTF8Buffer { Array($0) }
+        precondition(symbols.count == 64)
+        var values = [UInt8](repeating: 0xFF, count: 256)
+        for (index, symbol) in symbols.enumerated() { values[Int(symbol)] = UInt8(index) }
+        self.values = values
+    }
+
+    func encode(_ input: some Collection<UInt8>) -> String {
+        let bytes = Array(input)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out.append(symbols[Int(n >> 18 & 63)])
+            out.append(symbols[Int(n >> 12 & 63)])
+            out.append(symbols[Int(n >> 6 & 63)])
+            out.append(symbols[Int(n & 63)])
+            index += 3
+        }
+        switch bytes.count - index {
+        case 1:
+            let n = UInt32(bytes[index]) << 16
+            out.append(symbols[Int(n >> 18 & 63)])
+            out.append(symbols[Int(n >> 12 & 63)])
+        case 2:
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            out.append(symbols[Int(n >> 18 & 63)])
+            out.append(symbols[Int(n >> 12 & 63)])
+            out.append(symbols[Int(n >> 6 & 63)])
+        default:
+            break
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func decode(_ string: String) throws(CryptoError) -> [UInt8] {
+        let chars = Array(string.utf8)
+        guard chars.count % 4 != 1 else {
+            throw CryptoError(code: .invalidEncoding, message: "base64 input has an impossible length")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        for char in chars {
+            let value = values[Int(char)]
+            guard value != 0xFF else {
+                throw CryptoError(code: .invalidEncoding, message: "base64 input has a character outside the alphabet")
+            }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                accumulator &= (1 << UInt32(bits)) - 1
+            }
+        }
+        guard accumulator == 0 else {
+            throw CryptoError(code: .invalidEncoding, message: "base64 input has non-zero trailing bits")
+        }
+        return out
+    }
+}

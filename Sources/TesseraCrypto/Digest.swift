@@ -1,0 +1,64 @@
+internal import COpenSSL
+
+/// SHA-256 through OpenSSL's EVP interface.
+public enum SHA256 {
+    public static let digestLength = 32
+
+    /// The 32-byte SHA-256 digest of `bytes`.
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: digestLength)
+        var length: UInt32 = 0
+        let status = bytes.withUnsafeBytes { input in
+            digest.withUnsafeMutableBufferPointer { output in
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        // Hashing in-memory bytes with a built-in digest fails only if OpenSSL itself is broken.
+        precondition(status == 1 && length == 32, "SHA256: \(CryptoError.openSSL("EVP_Digest"))")
+        return digest
+    }
+
+    /// SHA-256 of the string's UTF-8 bytes.
+    public static func hash(_ string: String) -> [UInt8] { hash(Array(string.utf8)) }
+
+    /// The digest as lower-case hex.
+    public static func hexDigest(_ bytes: [UInt8]) -> String { Hex.encode(hash(bytes)) }
+}
+
+/// Lower-case hexadecimal.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes hex (either case); throws `invalidEncoding` on odd length or a non-hex character.
+    public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
+        let chars = Array(string.utf8)
+        guard chars.count % 2 == 0 else {
+            throw CryptoError(code: .invalidEncoding, message: "hex input has odd length")
+        }
+        func value(_ c: UInt8) throws(CryptoError) -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: throw CryptoError(code: .invalidEncoding, message: "hex input has a non-hex character")
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var index = 0
+        while index < chars.count {
+            out.append(try value(chars[index]) << 4 | value(chars[index + 1]))
+            index += 2
+        }
+        return out
+    }
+}

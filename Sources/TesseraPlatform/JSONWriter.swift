@@ -1,0 +1,172 @@
+/// Builds compact JSON text directly into `[UInt8]`.
+///
+/// The writer tracks commas itself; callers only say what comes next:
+/// ```
+/// var json = JSONWriter()
+/// json.beginObject()
+/// json.key("name"); json.string("Ada")
+/// json.key("roles"); json.beginArray(); json.string("staff"); json.endArray()
+/// json.endObject()
+/// ```
+/// Output is always valid UTF-8 (Swift strings are valid Unicode). Non-finite doubles, which JSON cannot
+/// represent, are written as `null`. Nesting mistakes (a key outside an object, unbalanced `end…`) are
+/// programmer errors and trap.
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+    // One entry per open container: whether it already holds a member (so the next needs a comma).
+    private var containers: [Container] = []
+    private var awaitingValueAfterKey = false
+
+    private struct Container: Sendable {
+        var isObject: Bool
+        var hasMembers: Bool
+    }
+
+    public init(reservingCapacity capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// True when every container opened has been closed.
+    public var isComplete: Bool { containers.isEmpty && !awaitingValueAfterKey }
+
+    public mutating func beginObject() {
+        prepareForValue()
+        bytes.append(UInt8(ascii: "{"))
+        containers.append(Container(isObject: true, hasMembers: false))
+    }
+
+    public mutating func endObject() {
+        precondition(containers.last?.isObject == true && !awaitingValueAfterKey, "JSONWriter: unbalanced endObject")
+        containers.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    public mutating func beginArray() {
+        prepareForValue()
+        bytes.append(UInt8(ascii: "["))
+        containers.append(Container(isObject: false, hasMembers: false))
+    }
+
+    public mutating func endArray() {
+        precondition(containers.last?.isObject == false, "JSONWriter: unbalanced endArray")
+        containers.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes an object member's name; the next call must write its value.
+    public mutating func key(_ name: String) {
+        precondition(containers.last?.isObject == true && !awaitingValueAfterKey, "JSONWriter: key outside an object")
+        appendSeparatorIfNeeded()
+        Self.appendQuoted(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        awaitingValueAfterKey = true
+    }
+
+    public mutating func string(_ value: String) {
+        prepareForValue()
+        Self.appendQuoted(value, to: &bytes)
+    }
+
+    public mutating func int(_ value: Int) {
+        prepareForValue()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func double(_ value: Double) {
+        prepareForValue()
+        if value.isFinite {
+            // Swift's shortest round-trip description ("1.5", "1e-05", "1e+20") is valid JSON.
+            bytes.append(contentsOf: value.description.utf8)
+        } else {
+            bytes.append(contentsOf: "null".utf8)
+        }
+    }
+
+    public mutating func bool(_ value: Bool) {
+        prepareForValue()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    public mutating func null() {
+        prepareForValue()
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    /// Appends already-serialised JSON as one value. The caller vouches that `json` is valid JSON.
+    public mutating func raw(_ json: some Sequence<UInt8>) {
+        prepareForValue()
+        bytes.append(contentsOf: json)
+    }
+
+    private mutating func prepareForValue() {
+        if awaitingValueAfterKey {
+            awaitingValueAfterKey = false
+            return
+        }
+        precondition(containers.last?.isObject != true, "JSONWriter: object member needs a key first")
+        appendSeparatorIfNeeded()
+    }
+
+    private mutating func appendSeparatorIfNeeded() {
+        guard !containers.isEmpty else { return }
+        if containers[containers.count - 1].hasMembers {
+            bytes.append(UInt8(ascii: ","))
+        } else {
+            containers[containers.count - 1].hasMembers = true
+        }
+    }
+
+    /// Appends `value` as a quoted JSON string.
+    ///
+    /// Escapes `"` and `\`, every C0 control character and DEL as `\u00XX`, and U+2028/U+2029 (legal JSON
+    /// but line terminators for JavaScript), so the text is safe to embed in a log line or a script.
+    public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        var utf8 = value.utf8.makeIterator()
+        // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; remember pending lead bytes to spot them.
+        var pending: [UInt8] = []
+        while let byte = utf8.next() {
+            if !pending.isEmpty {
+                pending.append(byte)
+                if pending.count == 2 {
+                    if pending[1] != 0x80 {
+                        bytes.append(contentsOf: pending)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                    continue
+                }
+                // pending.count == 3
+                if pending[2] == 0xA8 || pending[2] == 0xA9 {
+                    bytes.append(contentsOf: pending[2] == 0xA8 ? Array("\\u2028".utf8) : Array("\\u2029".utf8))
+                } else {
+                    bytes.append(contentsOf: pending)
+                }
+                pending.removeAll(keepingCapacity: true)
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(UInt8(ascii: "\\"))
+            case 0x00..<0x20, 0x7F:
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                bytes.append(hexDigit(byte >> 4))
+                bytes.append(hexDigit(byte & 0x0F))
+            case 0xE2:
+                pending.append(byte)
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(contentsOf: pending)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+    }
+}
