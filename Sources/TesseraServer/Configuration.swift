@@ -46,11 +46,11 @@ public struct TesseraConfiguration: Sendable {
 
     /// Reads and checks the configuration file, then applies the environment.
     /// - Throws: `ConfigurationError` naming the key (or variable) and what is wrong with it.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TesseraConfiguration {
+    public static func load(path: String, environment: [String: String]? = nil) throws -> TesseraConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(key: nil, "cannot read configuration file \(path)")
         }
-        let values = try ConfigurationLoader.resolve(data: data, file: path, environment: environment)
+        let values = try ConfigurationLoader.resolve(data: data, file: path, environment: environment ?? ProcessInfo.processInfo.environment)
         return try TesseraConfiguration(values: values, source: path)
     }
 

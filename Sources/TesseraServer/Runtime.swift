@@ -1,0 +1,57 @@
+import Foundation
+public import TesseraAccounts
+import TesseraCore
+import TesseraCrypto
+public import TesseraPlatform
+public import TesseraStore
+
+/// The composition root: configuration → store → services. `tessera serve` and every CLI subcommand
+/// build one, so both go through the same rules and the same store.
+public struct TesseraRuntime: Sendable {
+    public let configuration: TesseraConfiguration
+    public let store: any Store
+    public let accounts: AccountService
+    public let audit: AuditService
+    public let logger: Logger
+
+    /// Opens the store (creating and migrating it when needed) and builds the services.
+    public static func open(_ configuration: TesseraConfiguration, logSink: LogSink = .standardError) throws -> TesseraRuntime {
+        let level = LogLevel(name: configuration.logLevel) ?? .info
+        let logger = Logger(minimumLevel: level, sink: logSink)
+        let store = try SQLiteStore(
+            path: configuration.sqlite.path, busyTimeout: configuration.sqlite.busyTimeout,
+            connections: configuration.sqlite.connections)
+        let parameters: ScryptParameters
+        do {
+            parameters = try ScryptParameters(
+                logN: configuration.passwords.scryptLogN, r: configuration.passwords.scryptR, p: configuration.passwords.scryptP)
+        } catch {
+            throw ConfigurationError(key: "passwords", error.message)
+        }
+        let hasher = ScryptPasswordHashing(
+            hasher: PasswordHasher(parameters: parameters, maxConcurrentHashes: configuration.passwords.maxConcurrentHashes))
+        let sha256Hex: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
+        return TesseraRuntime(
+            configuration: configuration, store: store,
+            accounts: AccountService(
+                store: store, policy: configuration.accountPolicy, hasher: hasher,
+                generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex),
+            audit: AuditService(store: store, sha256Hex: sha256Hex), logger: logger)
+    }
+}
+
+/// TesseraCrypto's scrypt hasher as the account rules see it.
+struct ScryptPasswordHashing: PasswordHashing {
+    let hasher: PasswordHasher
+
+    func hashPassword(_ password: String) async throws -> String {
+        try await hasher.hash(password)
+    }
+
+    func verifyPassword(_ password: String, against hash: String) async throws -> PasswordCheck {
+        switch try await hasher.verify(password, against: hash) {
+        case .valid(let needsRehash): .valid(needsRehash: needsRehash)
+        case .invalid: .invalid
+        }
+    }
+}
