@@ -15,7 +15,9 @@ let package = Package(
         // System C libraries. Each module map names its Debian -dev package.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLDAP", providers: [.apt(["libldap2-dev"])]),
-        .systemLibrary(name: "CKerberos", pkgConfig: "krb5-gssapi", providers: [.apt(["libkrb5-dev"])]),
+        // No pkgConfig: krb5-gssapi's `-isystem /usr/include/mit-krb5` is a flag SwiftPM prohibits (a warning on
+        // every build); libkrb5-dev installs the same MIT headers and libraries on the default paths.
+        .systemLibrary(name: "CKerberos", providers: [.apt(["libkrb5-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Real C: macros, variadic calls and syscalls Swift cannot import directly.
