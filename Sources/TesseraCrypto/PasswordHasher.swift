@@ -73,6 +73,7 @@ public enum PasswordVerification: Sendable, Hashable {
 ///
 /// Hashing runs on a dedicated `BlockingPool` whose thread count bounds how many hashes (and how much
 /// scrypt memory) are in flight; further callers wait their turn without blocking the cooperative pool.
+/// Each hasher owns its pool: create one per process and share it (copies share the same pool).
 public struct PasswordHasher: Sendable {
     public static let maximumPasswordBytes = 1024
     /// PHC strings longer than this are rejected before parsing.
