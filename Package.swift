@@ -51,11 +51,12 @@ let package = Package(
             dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "tessera",
-            dependencies: ["TesseraServer", "TesseraCore", "TesseraPlatform"],
+        .target(
+            name: "TesseraCLI",
+            dependencies: ["TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "tessera", dependencies: ["TesseraCLI"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CLibraryTests", dependencies: ["COpenSSL", "CLDAP", "CKerberos", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraPlatformTests", dependencies: ["TesseraPlatform"], swiftSettings: swiftSettings),
@@ -63,6 +64,7 @@ let package = Package(
         .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraAccountsTests", dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",

@@ -59,6 +59,11 @@ public struct AccountChanges: Sendable, Equatable {
 public struct IssuedAccount: Sendable {
     public var account: Account
     public var temporaryPassword: String?
+
+    public init(account: Account, temporaryPassword: String?) {
+        self.account = account
+        self.temporaryPassword = temporaryPassword
+    }
 }
 
 /// A bad row of an import, by its line number in the file.

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+import TesseraPlatform
 
 /// Tessera's configuration, read from `Config/tessera.json` (JSON5: comments and trailing commas are
 /// allowed) and overridden by `TESSERA_*` environment variables. Every key is listed, with its default,
@@ -43,6 +44,13 @@ public struct TesseraConfiguration: Sendable {
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
+    /// Every key's value in force, for `tessera config check`.
+    let resolved: [String: ConfigValue]
+
+    /// Every key with the value in force as JSON text, in schema order.
+    public func effectiveValues() -> [(String, String)] {
+        ConfigurationSchema.keys.map { ($0.path, (resolved[$0.path] ?? $0.defaultValue).json) }
+    }
 
     /// Reads and checks the configuration file, then applies the environment.
     /// - Throws: `ConfigurationError` naming the key (or variable) and what is wrong with it.
@@ -116,6 +124,7 @@ public struct TesseraConfiguration: Sendable {
             throw ConfigurationError(key: "log.level", "unknown level \(logLevel); expected debug, info, notice, warning or error")
         }
         self.source = source
+        self.resolved = values
     }
 }
 

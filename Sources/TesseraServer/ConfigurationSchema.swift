@@ -1,3 +1,5 @@
+import TesseraPlatform
+
 /// Every configuration key, its type, default and meaning: the single source the loader, the
 /// environment overrides and `tessera config check` use.
 struct ConfigKey: Sendable {
@@ -16,17 +18,23 @@ struct ConfigKey: Sendable {
     }
 }
 
-enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
+enum ConfigValue: Sendable, Equatable {
     case string(String), integer(Int), boolean(Bool), strings([String]), null
 
-    var description: String {
+    /// The value as JSON text.
+    var json: String {
+        var writer = JSONWriter()
         switch self {
-        case .string(let text): "\"\(text)\""
-        case .integer(let number): String(number)
-        case .boolean(let flag): String(flag)
-        case .strings(let list): "[" + list.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
-        case .null: "null"
+        case .string(let text): writer.string(text)
+        case .integer(let number): writer.int(number)
+        case .boolean(let flag): writer.bool(flag)
+        case .strings(let list):
+            writer.beginArray()
+            for item in list { writer.string(item) }
+            writer.endArray()
+        case .null: writer.null()
         }
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }
 

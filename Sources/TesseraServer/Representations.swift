@@ -1,0 +1,64 @@
+public import Foundation
+public import TesseraCore
+public import TesseraPlatform
+
+/// The JSON shapes of the domain, shared by the CLI's `--json` and the HTTP API: snake_case names,
+/// RFC 3339 UTC times, absent values as `null`, never a secret (except a temporary password, once,
+/// when it is issued).
+public enum Representation {
+    public static func write(_ account: Account, temporaryPassword: String? = nil, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("id"); json.string(account.id)
+        json.key("managed_id"); json.string(account.managedID.rawValue)
+        json.key("given_name"); json.string(account.givenName)
+        json.key("family_name"); json.string(account.familyName)
+        json.key("email"); optional(account.email, &json)
+        json.key("employee_number"); optional(account.employeeNumber, &json)
+        json.key("department"); optional(account.department, &json)
+        json.key("roles")
+        json.beginArray()
+        for role in account.roles.sorted() { json.string(role.rawValue) }
+        json.endArray()
+        json.key("source"); json.string(account.source.rawValue)
+        json.key("external_id"); optional(account.externalID, &json)
+        json.key("state"); json.string(account.state.rawValue)
+        json.key("locked"); json.bool(account.isLocked)
+        json.key("has_password"); json.bool(account.credential != nil)
+        json.key("password_temporary"); json.bool(account.credential?.isTemporary ?? false)
+        json.key("password_expires_at"); optional(account.credential?.expiresAt.map(timestamp), &json)
+        json.key("failed_login_count"); json.int(account.failedLoginCount)
+        json.key("version"); json.int(account.version)
+        json.key("created_at"); json.string(timestamp(account.createdAt))
+        json.key("updated_at"); json.string(timestamp(account.updatedAt))
+        json.key("deactivated_at"); optional(account.deactivatedAt.map(timestamp), &json)
+        if let temporaryPassword {
+            json.key("temporary_password"); json.string(temporaryPassword)
+        }
+        json.endObject()
+    }
+
+    public static func write(_ entry: AuditEntry, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("sequence"); json.int(Int(entry.sequence))
+        json.key("at"); json.string(timestamp(entry.at))
+        json.key("actor"); json.string(entry.actor)
+        json.key("action"); json.string(entry.action)
+        json.key("target_type"); json.string(entry.targetType)
+        json.key("target_id"); json.string(entry.targetID)
+        json.key("target_name"); json.string(entry.targetName)
+        json.key("before"); entry.before.map { json.raw(Array($0.utf8)) } ?? json.null()
+        json.key("after"); entry.after.map { json.raw(Array($0.utf8)) } ?? json.null()
+        json.key("previous_hash"); json.string(entry.previousHash)
+        json.key("hash"); json.string(entry.hash)
+        json.endObject()
+    }
+
+    /// RFC 3339 in UTC with millisecond precision: `2026-11-29T11:41:37.123Z`.
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+    }
+
+    private static func optional(_ value: String?, _ json: inout JSONWriter) {
+        if let value { json.string(value) } else { json.null() }
+    }
+}

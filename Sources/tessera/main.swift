@@ -1,0 +1,4 @@
+import Foundation
+import TesseraCLI
+
+exit(await TesseraCLI.main(Array(CommandLine.arguments.dropFirst())))
