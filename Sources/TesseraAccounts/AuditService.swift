@@ -29,9 +29,9 @@ public struct AuditService: Sendable {
     }
 
     public struct Verification: Sendable, Equatable {
-        /// How many entries were checked.
+        /// How many entries verified (up to the break, when there is one).
         public var entries: Int64
-        /// The hash of the newest entry (worth writing down: an attacker who rewrites the whole chain
+        /// The hash of the newest verified entry (worth writing down: an attacker who rewrites the whole chain
         /// changes it).
         public var headHash: String
         /// The first break, nil when the chain is intact.
@@ -49,7 +49,11 @@ public struct AuditService: Sendable {
             while true {
                 let entries = try reader.auditEntries(from: (previous?.sequence ?? 0) + 1, limit: batch)
                 if let failure = AuditChain.verify(entries, after: previous, sha256Hex: hash) {
-                    return Verification(entries: count, headHash: previous?.hash ?? AuditChain.genesisHash, failure: failure)
+                    // The entries before the break in this batch did verify.
+                    let intact = entries.prefix { $0.sequence != failure.sequence }
+                    return Verification(
+                        entries: count + Int64(intact.count), headHash: intact.last?.hash ?? previous?.hash ?? AuditChain.genesisHash,
+                        failure: failure)
                 }
                 count += Int64(entries.count)
                 previous = entries.last ?? previous
