@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraAccountsTests", dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto", "CSQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraServerTests", dependencies: ["TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import TesseraServer
+
+@Suite struct ConfigurationTests {
+    func load(_ text: String, environment: [String: String] = [:]) throws -> TesseraConfiguration {
+        let path = NSTemporaryDirectory() + "tessera-config-\(UUID().uuidString).json"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try TesseraConfiguration.load(path: path, environment: environment)
+    }
+
+    func expectError(_ text: String, key: String?, containing fragment: String, environment: [String: String] = [:]) {
+        #expect {
+            try load(text, environment: environment)
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == key && error.description.contains(fragment)
+        }
+    }
+
+    @Test func emptyObjectGivesTheDocumentedDefaults() throws {
+        let configuration = try load("{}")
+        #expect(configuration.server.host == "127.0.0.1")
+        #expect(configuration.server.port == 8080)
+        #expect(configuration.sqlite.path == "var/tessera.sqlite3")
+        #expect(configuration.accountPolicy.managedDomains.names == ["appleid.example.com"])
+        #expect(configuration.accountPolicy.lockoutThreshold == 10)
+        #expect(configuration.passwords.scryptLogN == 17)
+        #expect(configuration.server.tlsCertificateFile == nil)
+    }
+
+    @Test func theShippedFileMatchesTheSchemaDefaults() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Config/tessera.json").path
+        let configuration = try TesseraConfiguration.load(path: shipped, environment: [:])
+        let defaults = try load("{}")
+        #expect(configuration.effectiveValues().map(\.1) == defaults.effectiveValues().map(\.1))
+        // Every key of the schema appears in the shipped file, so the file documents all of them.
+        let text = try String(contentsOfFile: shipped, encoding: .utf8)
+        for key in ConfigurationSchema.keys {
+            #expect(text.contains("\"\(key.path.split(separator: ".").last!)\""), "Config/tessera.json lacks \(key.path)")
+        }
+    }
+
+    @Test func acceptsCommentsAndTrailingCommas() throws {
+        let configuration = try load("""
+            // comment
+            { "server": { "port": 9090, /* inline */ }, "accounts": { "managed_domains": ["corp.example.org",], }, }
+            """)
+        #expect(configuration.server.port == 9090)
+        #expect(configuration.accountPolicy.managedDomains.names == ["corp.example.org"])
+    }
+
+    @Test func unknownKeysNameTheKey() {
+        expectError(#"{"server": {"prot": 1}}"#, key: "server.prot", containing: "unknown key")
+        expectError(#"{"serve": {}}"#, key: "serve", containing: "unknown key")
+        expectError(#"{"server": {"tls": {"cert": "x"}}}"#, key: "server.tls.cert", containing: "unknown key")
+    }
+
+    @Test func badValuesNameTheKey() {
+        expectError(#"{"server": {"port": "8080"}}"#, key: "server.port", containing: "whole number")
+        expectError(#"{"server": {"port": 70000}}"#, key: "server.port", containing: "between 0 and 65535")
+        expectError(#"{"server": {"port": 80.5}}"#, key: "server.port", containing: "whole number")
+        expectError(#"{"server": {"trusted_tls_proxy": "yes"}}"#, key: "server.trusted_tls_proxy", containing: "true or false")
+        expectError(#"{"server": 1}"#, key: "server", containing: "must be an object")
+        expectError(#"{"accounts": {"managed_domains": []}}"#, key: "accounts.managed_domains", containing: "at least one")
+        expectError(#"{"accounts": {"managed_domains": ["not a domain"]}}"#, key: "accounts.managed_domains", containing: "not a valid domain")
+        expectError(#"{"store": {"backend": "oracle"}}"#, key: "store.backend", containing: "unknown backend")
+        expectError(#"{"log": {"level": "loud"}}"#, key: "log.level", containing: "unknown level")
+        expectError(#"{"server": {"tls": {"certificate_file": "/nonexistent.pem", "private_key_file": "/nonexistent.key"}}}"#,
+                    key: "server.tls.certificate_file", containing: "does not exist")
+        expectError(#"{"server": {"tls": {"certificate_file": "/etc/hostname"}}}"#, key: "server.tls.private_key_file", containing: "set together")
+        expectError("[1, 2]", key: nil, containing: "JSON object")
+        expectError("{ nope", key: nil, containing: "not valid JSON")
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let configuration = try load(#"{"server": {"port": 9090}}"#, environment: [
+            "TESSERA_SERVER_PORT": "7070", "TESSERA_ACCOUNTS_MANAGED_DOMAINS": "a.example.com, b.example.com",
+            "TESSERA_SERVER_TRUSTED_TLS_PROXY": "true", "TESSERA_CONFIG": "ignored", "PATH": "/bin",
+        ])
+        #expect(configuration.server.port == 7070)
+        #expect(configuration.server.trustedTLSProxy)
+        #expect(configuration.accountPolicy.managedDomains.names == ["a.example.com", "b.example.com"])
+        expectError("{}", key: "server.port", containing: "TESSERA_SERVER_PORT must be a whole number", environment: ["TESSERA_SERVER_PORT": "eighty"])
+        expectError("{}", key: nil, containing: "unknown environment variable TESSERA_SERVR_PORT", environment: ["TESSERA_SERVR_PORT": "1"])
+    }
+
+    @Test func missingFileIsReported() {
+        #expect { try TesseraConfiguration.load(path: "/nonexistent/tessera.json", environment: [:]) } throws: {
+            ($0 as? ConfigurationError)?.description.contains("cannot read configuration file") == true
+        }
+    }
+}
