@@ -1,0 +1,69 @@
+# Tessera: the README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CONFIG ?= Config/tessera.json
+# Debian packages the build links against, and what the tests start or drive.
+BUILD_PACKAGES := pkg-config libssl-dev libsqlite3-dev libldap2-dev libkrb5-dev libpq-dev libsasl2-dev
+TEST_PACKAGES := openssl curl
+BENCH_PACKAGES := wrk python3
+
+.PHONY: help run build release test deps test-deps bench format lint clean
+
+help:
+	@echo "make run    install what is missing, build release, start tessera serve on 127.0.0.1:8080"
+	@echo "make test   install what the tests need, run every test (fails on any failure or skip)"
+	@echo "make bench  run the HTTP benchmark (Benchmarks/README.md)"
+	@echo "make format / make lint   swift format"
+
+# Installs the named Debian packages that are not installed yet (as root, or through sudo).
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing: $$missing"; \
+		if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release --product tessera
+
+run: release
+	@echo
+	@echo "Tessera is starting on http://127.0.0.1:8080 with $(CONFIG) (SQLite under var/)."
+	@echo "Create the first administrator from another terminal in this directory:"
+	@echo "  .build/release/tessera accounts create --managed-id admin@appleid.example.com \\"
+	@echo "      --given-name Ada --family-name Admin --role administrator"
+	@echo
+	.build/release/tessera serve --config $(CONFIG)
+
+# Swift Testing prints a line per skipped test ("… skipped"); a skipped test proves nothing, so it fails
+# the run just like a failure does.
+test: test-deps
+	swift build --build-tests
+	@set -o pipefail; swift test 2>&1 | tee .build/test-output.log
+	@if grep -E '(^|[^a-z])skipped' .build/test-output.log | grep -vE '0 (tests )?skipped' >/dev/null; then \
+		echo "make test: some tests were skipped:"; grep -E 'skipped' .build/test-output.log; exit 1; fi
+
+bench: release
+	$(call apt_install,$(BENCH_PACKAGES))
+	Benchmarks/http-bench.sh
+
+format:
+	swift format format --in-place --recursive Package.swift Sources Tests
+
+lint:
+	swift format lint --recursive Package.swift Sources Tests
+
+clean:
+	rm -rf .build
