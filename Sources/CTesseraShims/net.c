@@ -21,7 +21,7 @@ int tessera_epoll_update(int epfd, int op, int fd, uint32_t interest, uint64_t t
     struct epoll_event event = {0};
     if (interest & TESSERA_IO_READ) event.events |= EPOLLIN | EPOLLRDHUP;
     if (interest & TESSERA_IO_WRITE) event.events |= EPOLLOUT;
-    if (exclusive) event.events |= EPOLLEXCLUSIVE;
+    if (exclusive) event.events = (event.events & ~(uint32_t)EPOLLRDHUP) | EPOLLEXCLUSIVE; /* RDHUP not allowed */
     event.data.u64 = token;
     int cop = op == 0 ? EPOLL_CTL_ADD : (op == 1 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL);
     return epoll_ctl(epfd, cop, fd, &event);
