@@ -207,49 +207,51 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Writes what is pending, reads what is available, parses, and updates epoll interest.
+    /// Loops (rather than recursing) while pipelined requests produce immediate responses.
     private func service(_ connection: Connection) {
-        if connection.phase == .draining {
-            drain(connection)
-            return
-        }
-        if connection.hasPendingOutput {
-            switch flush(connection) {
-            case .failed:
-                closeConnection(connection)
+        while true {
+            if connection.phase == .draining {
+                drain(connection)
                 return
-            case .blocked:
-                break
-            case .done:
-                if connection.phase == .writing {
-                    if connection.closeAfterWrite {
-                        startDraining(connection)
-                        return
+            }
+            if connection.hasPendingOutput {
+                switch flush(connection) {
+                case .failed:
+                    closeConnection(connection)
+                    return
+                case .blocked:
+                    break
+                case .done:
+                    if connection.phase == .writing {
+                        if connection.closeAfterWrite {
+                            startDraining(connection)
+                            return
+                        }
+                        connection.phase = .reading
+                        connection.idleSince = now()
                     }
-                    connection.phase = .reading
-                    connection.idleSince = now()
                 }
             }
-        }
-        if connection.wantsToRead(cap: server.pipelineBufferCap) {
-            if !read(connection) {
-                closeConnection(connection)
-                return
+            if connection.wantsToRead(cap: server.pipelineBufferCap) {
+                if !read(connection) {
+                    closeConnection(connection)
+                    return
+                }
             }
-        }
-        if connection.phase == .reading {
-            processInbound(connection)
-            if connection.phase == .closed { return }
-            if connection.phase == .writing && connection.hasPendingOutput {
-                // A response was produced synchronously (404/405/error): try to send it now.
-                service(connection)
-                return
+            if connection.phase == .reading {
+                processInbound(connection)
+                if connection.phase == .closed { return }
+                if connection.phase == .writing && connection.hasPendingOutput {
+                    continue  // a response was produced synchronously (404/405/error): send it now
+                }
+                if connection.phase == .reading && connection.peerClosed && !connection.hasPendingOutput {
+                    closeConnection(connection)  // EOF before (or in the middle of) a request
+                    return
+                }
             }
-            if connection.phase == .reading && connection.peerClosed && !connection.hasPendingOutput {
-                closeConnection(connection)  // EOF before (or in the middle of) a request
-                return
-            }
+            updateInterest(connection)
+            return
         }
-        updateInterest(connection)
     }
 
     /// Returns false when the connection failed and must be closed.
@@ -486,7 +488,6 @@ final class EventLoop: @unchecked Sendable {
     /// instead of a reset caused by unread request bytes.
     private func startDraining(_ connection: Connection) {
         connection.tls?.shutdown()
-        _ = flushTLSNoWait(connection)
         Glibc.shutdown(connection.fd, Int32(SHUT_WR))
         connection.phase = .draining
         connection.drainingSince = now()
@@ -494,8 +495,6 @@ final class EventLoop: @unchecked Sendable {
         updateInterest(connection)
         drain(connection)
     }
-
-    private func flushTLSNoWait(_ connection: Connection) -> Bool { true }
 
     private func drain(_ connection: Connection) {
         let buffer = readBuffer
@@ -532,7 +531,9 @@ final class EventLoop: @unchecked Sendable {
             case .draining:
                 if time - connection.drainingSince >= Self.lingerNanoseconds { closeConnection(connection) }
             case .writing:
-                if time - connection.lastWriteAt >= limits.idle { closeConnection(connection) }
+                // A stalled reader; connections refused with 503 get the (shorter) header deadline.
+                let limit = connection.admitted ? limits.idle : limits.header
+                if time - connection.lastWriteAt >= limit { closeConnection(connection) }
             case .inFlight, .closed:
                 break
             case .reading:
