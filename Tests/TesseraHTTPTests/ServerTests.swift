@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Synchronization
 import Testing
@@ -184,7 +187,7 @@ struct ServerTests {
         #expect(third?.status == 503 && third?.header("Connection") == "close")
         #expect(thirdRest.isEmpty)
         #expect(server.server.openConnections == 2)
-        _ = afterClose
+        withExtendedLifetime(afterClose) {}
         await server.stop()
     }
 
@@ -290,11 +293,12 @@ struct ServerTests {
 
     @Test func metricsExposition() async throws {
         let server = try TestServer()
-        _ = try await blocking {
+        let client = try await blocking {
             let client = try server.connect()
             try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
             _ = try client.readResponse()
-            return try client.readResponse()
+            _ = try client.readResponse()
+            return client  // stays open for the gauge
         }
         let text = server.metrics.render()
         #expect(text.contains("# TYPE tessera_http_requests_total counter\n"))
@@ -305,6 +309,7 @@ struct ServerTests {
         #expect(text.contains("tessera_http_request_duration_seconds_count{route=\"hello\"} 1\n"))
         #expect(text.contains("# TYPE tessera_http_open_connections gauge\n"))
         #expect(text.contains("tessera_http_open_connections 1\n"))
+        withExtendedLifetime(client) {}
         await server.stop()
     }
 
@@ -383,6 +388,53 @@ struct ServerTests {
         #expect(response?.status == 200)
         server.beginShutdown()
         await run.value
+    }
+
+    @Test func manyPipelinedRequestsAndLargeBodies() async throws {
+        var router = TestServer.defaultRouter()
+        router.add("GET", "/big", name: "big") { _ in
+            HTTPResponse(status: 200, body: [UInt8](repeating: 0x61, count: 4 << 20))
+        }
+        let server = try TestServer(router: router) { $0.maxBodyBytes = 2 << 20 }
+        let (statuses, echoed, big) = try await blocking {
+            let client = try server.connect()
+            let count = 300
+            try client.send(String(repeating: "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n", count: count))
+            let statuses = try (0..<count).map { _ in try client.readResponse()?.status ?? 0 }
+            let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            try client.send(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            let echoed = try client.readResponse()?.body == payload
+            try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (statuses, echoed, try client.readResponse()?.body.count)
+        }
+        #expect(statuses == Array(repeating: 404, count: 300))
+        #expect(echoed)
+        #expect(big == 4 << 20)
+        await server.stop()
+    }
+
+    @Test func clientVanishingMidResponseDoesNotKillServer() async throws {
+        var router = TestServer.defaultRouter()
+        router.add("GET", "/big", name: "big") { _ in
+            HTTPResponse(status: 200, body: [UInt8](repeating: 0x61, count: 8 << 20))
+        }
+        let server = try TestServer(router: router)
+        for _ in 0..<3 {
+            try await blocking {
+                let client = try server.connect()
+                try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+                var linger = linger(l_onoff: 1, l_linger: 0)  // close with RST
+                setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+            }
+        }
+        let response = try await blocking {
+            let client = try server.connect()
+            try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            return try client.readResponse()
+        }
+        #expect(response?.status == 200)
+        #expect(await eventually { server.server.openConnections == 0 })
+        await server.stop()
     }
 
     @Test func tenThousandIdleConnections() async throws {
