@@ -1,0 +1,81 @@
+/// Maps method and path to a handler. Patterns are exact segments or `{param}` segments;
+/// each route has a stable name used as the metrics label.
+public struct Router: Sendable {
+    struct Route: Sendable {
+        var method: String
+        var segments: [Segment]
+        var name: String
+        var handler: HTTPHandler
+    }
+
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    enum Match: Sendable {
+        case found(HTTPHandler, name: String, parameters: [String: String])
+        case methodNotAllowed(allow: [String], name: String)
+        case notFound
+    }
+
+    /// The route name under which requests to unknown paths are counted.
+    public static let unmatchedRouteName = "unmatched"
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route. `pattern` is a path such as `/accounts/{id}/devices`; `name` labels metrics and logs.
+    public mutating func add(_ method: String, _ pattern: String, name: String, _ handler: @escaping HTTPHandler) {
+        let segments = Self.split(pattern).map { part -> Segment in
+            if part.hasPrefix("{"), part.hasSuffix("}"), part.count > 2 {
+                return .parameter(String(part.dropFirst().dropLast()))
+            }
+            return .literal(String(part))
+        }
+        routes.append(Route(method: method.uppercased(), segments: segments, name: name, handler: handler))
+    }
+
+    /// Resolves a percent-encoded path. HEAD falls back to GET; the server then drops the body.
+    func match(method: String, path: String) -> Match {
+        let parts = Self.split(path)
+        var allowed: [String] = []
+        var pathName: String?
+        var getCandidate: (Route, [String: String])?
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, parts) else { continue }
+            pathName = pathName ?? route.name
+            if route.method == method {
+                return .found(route.handler, name: route.name, parameters: parameters)
+            }
+            if method == "HEAD", route.method == "GET", getCandidate == nil { getCandidate = (route, parameters) }
+            if !allowed.contains(route.method) { allowed.append(route.method) }
+        }
+        if let (route, parameters) = getCandidate {
+            return .found(route.handler, name: route.name, parameters: parameters)
+        }
+        guard let pathName else { return .notFound }
+        if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
+        return .methodNotAllowed(allow: allowed, name: pathName)
+    }
+
+    private static func split(_ path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+    }
+
+    private static func bind(_ segments: [Segment], _ parts: [Substring]) -> [String: String]? {
+        guard segments.count == parts.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let literal):
+                guard literal == part else { return nil }
+            case .parameter(let name):
+                guard !part.isEmpty else { return nil }
+                parameters[name] = FormDecoding.decode(part, plusAsSpace: false)
+            }
+        }
+        return parameters
+    }
+}
