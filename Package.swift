@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "TesseraCLI",
-            dependencies: ["TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraPlatform"],
+            dependencies: ["TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "tessera", dependencies: ["TesseraCLI"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import Foundation
 import TesseraAccounts
 import TesseraCore
+import TesseraHTTP
 import TesseraPlatform
 import TesseraServer
 import TesseraStore
@@ -97,7 +98,7 @@ struct Invocation: Sendable {
 }
 
 public enum TesseraCLI {
-    static let commands: [Command] = AccountCommands.all + AuditCommands.all + ConfigCommands.all
+    static let commands: [Command] = AccountCommands.all + AuditCommands.all + ConfigCommands.all + ServeCommand.all
 
     /// Runs `tessera` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String]) async -> Int32 {
@@ -169,6 +170,12 @@ public enum TesseraCLI {
             return (error.key == nil && error.message.hasPrefix("cannot read") ? ExitStatus.notFound : ExitStatus.badInput, error.description)
         case let error as StoreError:
             return (ExitStatus.internal, "store: \(error.message)")
+        case let error as HTTPError:
+            // Listening problems: a bad address or certificate is the configuration's fault.
+            switch error.code {
+            case .configuration, .tls: return (ExitStatus.badInput, "cannot serve: \(error.message)")
+            default: return (ExitStatus.internal, "cannot serve: \(error.message)")
+            }
         case let error as CLIFailure:
             return (error.status, error.message)
         default:

@@ -1,0 +1,166 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TesseraAccounts
+import TesseraCore
+public import TesseraHTTP
+import TesseraPlatform
+import TesseraStore
+
+/// One `tessera serve` node: the HTTP server over the runtime's services, with signal handling (SIGTERM/SIGINT
+/// drain and stop, SIGHUP reloads the TLS certificate) and the scheduled retention purge.
+public final class TesseraNode: Sendable {
+    public let runtime: TesseraRuntime
+    public let http: HTTPServer
+    public let metrics: HTTPMetrics
+    private let shuttingDown = Atomic(false)
+
+    /// How often deactivated local accounts past retention are deleted.
+    static let purgeInterval: Duration = .seconds(3600)
+
+    public init(runtime: TesseraRuntime) {
+        self.runtime = runtime
+        let metrics = HTTPMetrics()
+        self.metrics = metrics
+        let logger = runtime.logger
+        http = HTTPServer(
+            configuration: Self.httpConfiguration(runtime.configuration.server),
+            router: Routes.router(runtime: runtime, metrics: metrics), metrics: metrics,
+            accessLog: { entry in
+                // One JSON line per request; never headers or bodies, which can carry secrets.
+                logger.info(
+                    "request",
+                    [
+                        "request_id": .string(entry.requestID), "method": .string(entry.method), "path": .string(entry.path),
+                        "route": .string(entry.route), "status": .int(entry.status),
+                        "duration_ms": .double(Double(entry.duration.components.attoseconds) / 1e15 + Double(entry.duration.components.seconds) * 1000),
+                        "bytes_in": .int(entry.bytesIn), "bytes_out": .int(entry.bytesOut), "remote": .string(entry.remoteAddress),
+                    ])
+            })
+    }
+
+    static func httpConfiguration(_ server: TesseraConfiguration.Server) -> HTTPServerConfiguration {
+        var configuration = HTTPServerConfiguration()
+        configuration.host = server.host
+        configuration.port = server.port
+        configuration.eventLoopThreads = server.eventLoopThreads == 0 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : server.eventLoopThreads
+        configuration.maxConnections = server.maxConnections
+        configuration.maxRequestLineBytes = server.maxRequestLineBytes
+        configuration.maxHeaderBytes = server.maxHeaderBytes
+        configuration.maxHeaderCount = server.maxHeaderCount
+        configuration.maxBodyBytes = server.maxBodyBytes
+        configuration.headerReadTimeout = server.headerTimeout
+        configuration.bodyReadTimeout = server.bodyTimeout
+        configuration.idleTimeout = server.idleTimeout
+        configuration.shutdownGracePeriod = server.shutdownGrace
+        configuration.trustedTLSProxy = server.trustedTLSProxy
+        if let certificate = server.tlsCertificateFile, let key = server.tlsPrivateKeyFile {
+            configuration.tls = TLSConfiguration(certificateChainPath: certificate, privateKeyPath: key)
+        }
+        return configuration
+    }
+
+    /// Binds the listening socket; returns the port (useful with port 0).
+    public func start() throws -> Int {
+        let port = try http.start()
+        let server = runtime.configuration.server
+        runtime.logger.notice(
+            "listening",
+            ["host": .string(server.host), "port": .int(port), "tls": .bool(server.tlsCertificateFile != nil),
+             "store": .string(runtime.configuration.sqlite.path)])
+        return port
+    }
+
+    /// Serves until SIGTERM or SIGINT (or `shutdown()`), then drains in-flight requests and returns.
+    public func run(handleSignals: Bool = true) async {
+        let signals = handleSignals ? installSignalHandlers() : []
+        await announceFirstAdministratorIfNeeded()
+        let purge = Task { [runtime] in
+            while !Task.isCancelled {
+                do {
+                    let purged = try await runtime.accounts.purgeExpiredDeactivated()
+                    if !purged.isEmpty {
+                        runtime.logger.notice("retention purge deleted deactivated accounts", ["count": .int(purged.count)])
+                    }
+                } catch {
+                    runtime.logger.error("retention purge failed", ["error": .string(String(describing: error))])
+                }
+                try? await Task.sleep(for: Self.purgeInterval)
+            }
+        }
+        await http.run()
+        purge.cancel()
+        for source in signals { source.cancel() }
+        runtime.logger.notice("stopped")
+    }
+
+    public func shutdown() {
+        guard !shuttingDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        runtime.logger.notice("shutting down: finishing in-flight requests")
+        http.beginShutdown()
+    }
+
+    private func installSignalHandlers() -> [any DispatchSourceSignal] {
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in shutdown() }
+            source.resume()
+            sources.append(source)
+        }
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { [self] in
+            guard runtime.configuration.server.tlsCertificateFile != nil else {
+                runtime.logger.notice("SIGHUP: no TLS configured, nothing to reload")
+                return
+            }
+            do {
+                try http.reloadTLS()
+                runtime.logger.notice("SIGHUP: TLS certificate and key reloaded")
+            } catch {
+                runtime.logger.error("SIGHUP: TLS reload failed; keeping the previous certificate", ["error": .string(String(describing: error))])
+            }
+        }
+        hangup.resume()
+        sources.append(hangup)
+        return sources
+    }
+
+    private func announceFirstAdministratorIfNeeded() async {
+        let administrators = try? await runtime.store.read { try $0.accounts(matching: AccountQuery(role: .administrator, limit: 1)) }
+        if administrators?.isEmpty == true {
+            let domain = runtime.configuration.accountPolicy.managedDomains.names.first ?? "appleid.example.com"
+            runtime.logger.notice(
+                "no administrator yet: create one with `tessera accounts create --managed-id admin@\(domain) --given-name Ada --family-name Admin --role administrator`")
+        }
+    }
+}
+
+/// The routes of this release: health, readiness and metrics.
+enum Routes {
+    static func router(runtime: TesseraRuntime, metrics: HTTPMetrics) -> Router {
+        var router = Router()
+        router.add("GET", "/healthz", name: "healthz") { _ in
+            .json(200, Array(#"{"status":"ok"}"#.utf8))
+        }
+        router.add("GET", "/readyz", name: "readyz") { request in
+            do {
+                try await runtime.store.checkReachable()
+                return .json(200, Array(#"{"status":"ready"}"#.utf8))
+            } catch {
+                runtime.logger.warning("readiness check failed", ["request_id": .string(request.requestID), "error": .string(String(describing: error))])
+                var response = HTTPResponse.json(503, Array(#"{"status":"unavailable","reason":"store unreachable"}"#.utf8))
+                response.headers.set("Retry-After", "5")
+                return response
+            }
+        }
+        router.add("GET", "/metrics", name: "metrics") { _ in
+            var response = HTTPResponse(status: 200, body: Array(metrics.render().utf8))
+            response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            return response
+        }
+        return router
+    }
+}
