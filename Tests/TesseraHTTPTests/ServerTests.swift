@@ -437,6 +437,22 @@ struct ServerTests {
         await server.stop()
     }
 
+    @Test func handlerCanCloseTheConnection() async throws {
+        var router = Router()
+        router.add("POST", "/logout", name: "logout") { _ in
+            HTTPResponse(status: 200, headers: HTTPHeaders([("Connection", "close")]), body: Array("bye".utf8))
+        }
+        let server = try TestServer(router: router)
+        let (response, rest) = try await blocking {
+            let client = try server.connect()
+            try client.send("POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /logout HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (try client.readResponse(), try client.readUntilClose())
+        }
+        #expect(response?.text == "bye" && response?.header("Connection") == "close")
+        #expect(rest.isEmpty)  // the pipelined request after it is not answered
+        await server.stop()
+    }
+
     @Test func tenThousandIdleConnections() async throws {
         let server = try TestServer {
             $0.idleTimeout = .seconds(120)
