@@ -94,6 +94,11 @@ public struct TesseraConfiguration: Sendable {
                 throw ConfigurationError(key: key, "file \(file) does not exist or is not readable")
             }
         }
+        if server.tlsCertificateFile == nil && !server.trustedTLSProxy && !Self.isLoopback(server.host) {
+            throw ConfigurationError(
+                key: "server.host",
+                "plain HTTP is refused on non-loopback address \(server.host): set server.tls.certificate_file and server.tls.private_key_file, or server.trusted_tls_proxy when a TLS proxy stands in front")
+        }
         guard string("store.backend") == "sqlite" else {
             throw ConfigurationError(key: "store.backend", "unknown backend \(string("store.backend")); expected sqlite")
         }
@@ -125,6 +130,15 @@ public struct TesseraConfiguration: Sendable {
         }
         self.source = source
         self.resolved = values
+    }
+}
+
+extension TesseraConfiguration {
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
 

@@ -70,6 +70,8 @@ import Testing
         expectError(#"{"server": {"tls": {"certificate_file": "/nonexistent.pem", "private_key_file": "/nonexistent.key"}}}"#,
                     key: "server.tls.certificate_file", containing: "does not exist")
         expectError(#"{"server": {"tls": {"certificate_file": "/etc/hostname"}}}"#, key: "server.tls.private_key_file", containing: "set together")
+        expectError(#"{"server": {"host": "0.0.0.0"}}"#, key: "server.host", containing: "plain HTTP is refused")
+        expectError(#"{"server": {"host": "127.0.0.1.evil"}}"#, key: "server.host", containing: "plain HTTP is refused")
         expectError("[1, 2]", key: nil, containing: "JSON object")
         expectError("{ nope", key: nil, containing: "not valid JSON")
     }
@@ -84,6 +86,12 @@ import Testing
         #expect(configuration.accountPolicy.managedDomains.names == ["a.example.com", "b.example.com"])
         expectError("{}", key: "server.port", containing: "TESSERA_SERVER_PORT must be a whole number", environment: ["TESSERA_SERVER_PORT": "eighty"])
         expectError("{}", key: nil, containing: "unknown environment variable TESSERA_SERVR_PORT", environment: ["TESSERA_SERVR_PORT": "1"])
+    }
+
+    @Test func plainHTTPOffLoopbackNeedsATrustedProxy() throws {
+        #expect(try load(#"{"server": {"host": "0.0.0.0", "trusted_tls_proxy": true}}"#).server.trustedTLSProxy)
+        #expect(try load(#"{"server": {"host": "::1"}}"#).server.host == "::1")
+        #expect(try load(#"{"server": {"host": "127.0.0.2"}}"#).server.host == "127.0.0.2")
     }
 
     @Test func missingFileIsReported() {
