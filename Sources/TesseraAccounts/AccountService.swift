@@ -55,22 +55,15 @@ public struct AccountService: Sendable {
 
     /// Creates an account. Local accounts get a temporary password, returned once and stored only hashed.
     public func create(_ input: NewAccount, by actor: Actor) async throws -> IssuedAccount {
-        var account = try validate(input, at: now())
+        let account = try validate(input, at: now())
         try requireAuthority(actor, over: account.roles, action: "create")
-        var temporary: String?
-        if account.source == .local {
-            let password = generateTemporaryPassword()
-            let hash = try await hasher.hashPassword(password)
-            account = try account.withTemporaryPassword(hash: hash, at: account.createdAt, policy: policy)
-            account.version = 1
-            temporary = password
-        }
-        let created = account
+        let issued = try await withInitialCredential(account)
+        let created = issued.account
         try await write(actor: actor) { transaction in
             try insert(created, in: transaction)
             try audit.record(AuditRecord.account(created, action: "account.create", actor: actor, before: nil), in: transaction, at: created.createdAt)
         }
-        return IssuedAccount(account: created, temporaryPassword: temporary)
+        return issued
     }
 
     /// Creates every account or none. Each row is validated first and every bad row reported by line.
@@ -115,21 +108,26 @@ public struct AccountService: Sendable {
             })
         }
 
-        var issued: [IssuedAccount] = []
-        for (index, row) in accounts.enumerated() {
-            var account = row.account
-            var temporary: String?
-            if account.source == .local {
-                let password = generateTemporaryPassword()
-                account = try account.withTemporaryPassword(hash: try await hasher.hashPassword(password), at: createdAt, policy: policy)
-                account.version = 1
-                temporary = password
+        // Hash a few at a time: the hasher bounds how many run at once, the window bounds queued work.
+        var issued = [IssuedAccount?](repeating: nil, count: accounts.count)
+        try await withThrowingTaskGroup(of: (Int, IssuedAccount).self) { group in
+            var next = 0
+            var done = 0
+            while done < accounts.count {
+                while next < accounts.count && next - done < Self.importWindow {
+                    let (index, account) = (next, accounts[next].account)
+                    group.addTask { (index, try await withInitialCredential(account)) }
+                    next += 1
+                }
+                if let (index, result) = try await group.next() {
+                    issued[index] = result
+                    done += 1
+                    progress(done, accounts.count)
+                }
             }
-            issued.append(IssuedAccount(account: account, temporaryPassword: temporary))
-            progress(index + 1, accounts.count)
         }
         let lines = accounts.map(\.line)
-        let toInsert = issued.map(\.account)
+        let toInsert = issued.map { $0!.account }
         try await write(actor: actor) { transaction in
             for (line, account) in zip(lines, toInsert) {
                 do {
@@ -140,7 +138,20 @@ public struct AccountService: Sendable {
                 try audit.record(AuditRecord.account(account, action: "account.import", actor: actor, before: nil), in: transaction, at: createdAt)
             }
         }
-        return issued
+        return issued.map { $0! }
+    }
+
+    /// How many temporary passwords an import hashes concurrently (the hasher's own bound still applies).
+    static let importWindow = 8
+
+    /// A new local account with a fresh temporary password (hashed); other sources get none.
+    private func withInitialCredential(_ account: Account) async throws -> IssuedAccount {
+        guard account.source == .local else { return IssuedAccount(account: account, temporaryPassword: nil) }
+        let password = generateTemporaryPassword()
+        let hash = try await hasher.hashPassword(password)
+        var credentialed = try account.withTemporaryPassword(hash: hash, at: account.createdAt, policy: policy)
+        credentialed.version = 1  // a new account starts at version 1
+        return IssuedAccount(account: credentialed, temporaryPassword: password)
     }
 
     /// Applies `changes`; `expectedVersion` (an ETag) guards against lost updates when given.
@@ -193,7 +204,7 @@ public struct AccountService: Sendable {
         // Check before hashing, so a refused reset costs no scrypt run.
         let current = try await account(managedID, by: actor)
         try requireAuthority(actor, over: current.effectiveRoles, action: "reset the password of")
-        _ = try current.withTemporaryPassword(hash: "", at: now(), policy: policy)
+        try current.requireLocalCredential()
         let hash = try await hasher.hashPassword(password)
         let account = try await change(managedID, action: "account.reset_password", by: actor) { account, at in
             try account.withTemporaryPassword(hash: hash, at: at, policy: policy)

@@ -115,7 +115,8 @@ extension Account {
         return since.adding(policy.deactivatedRetention) <= now
     }
 
-    private func requireLocalCredential() throws {
+    /// Only local accounts hold a Tessera password.
+    public func requireLocalCredential() throws {
         guard source == .local else {
             throw CoreError(
                 .conflict, "account.no_local_password",
