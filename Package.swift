@@ -24,7 +24,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
 
-        .target(name: "TesseraPlatform", swiftSettings: swiftSettings),
+        .target(name: "TesseraPlatform", dependencies: ["CTesseraShims"], swiftSettings: swiftSettings),
         .target(name: "TesseraCore", swiftSettings: swiftSettings),
         .target(
             name: "TesseraCrypto",
@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "tessera", dependencies: ["TesseraCLI"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CLibraryTests", dependencies: ["COpenSSL", "CLDAP", "CKerberos", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraPlatformTests", dependencies: ["TesseraPlatform"], swiftSettings: swiftSettings),
+        .testTarget(name: "TesseraPlatformTests", dependencies: ["TesseraPlatform", "CTesseraShims"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),

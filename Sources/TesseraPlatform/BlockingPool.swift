@@ -1,3 +1,4 @@
+import CTesseraShims
 import Foundation
 
 /// A fixed set of dedicated threads for blocking C calls (SQLite, scrypt, libldap, krb5).
@@ -22,10 +23,10 @@ public final class BlockingPool: Sendable {
         for index in 0..<threads {
             // Threads hold the queue, not the pool, so dropping the pool stops them after draining.
             let threadName = "\(name)-\(index)"
-            // Set the name from the thread itself: on Linux a name set before `start()` does not reach the
-            // OS thread, which keeps the name inherited from its creator.
+            // Set the OS thread name from the thread itself : Foundation's name
+            // does not reliably reach the OS thread, which then shows its creator's name in debuggers.
             let thread = Thread {
-                Thread.current.name = threadName
+                tessera_set_current_thread_name(threadName)
                 work.workLoop()
             }
             thread.name = threadName

@@ -1,3 +1,4 @@
+import CTesseraShims
 import Foundation
 import Synchronization
 import Testing
@@ -59,7 +60,7 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
         let logger = Logger(sink: collector.sink)
         logger.error(tricky, [tricky: .string(tricky), "nan": .double(.nan), "big": .double(1e300), "neg": -42])
         let line = try #require(collector.all.first)
-        let text = try #require(String(validatingUTF8: line.map { CChar(bitPattern: $0) } + [0]))
+        let text = try #require(String(validating: line, as: UTF8.self))
         #expect(text.contains("\\u0000") && text.contains("\\u001f") && text.contains("\\u007f"))
         #expect(text.contains("\\u2028") && text.contains("\\u2029"))
         #expect(!line.dropLast().contains { $0 < 0x20 })
@@ -143,7 +144,9 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
         let pool = BlockingPool(name: "test-pool", threads: 2)
         let callerThread = pthread_self()
         let (name, sameThread) = await pool.run { () -> (String, Bool) in
-            (Thread.current.name ?? "", pthread_equal(pthread_self(), callerThread) != 0)
+            var buffer = [CChar](repeating: 0, count: 16)
+            tessera_get_current_thread_name(&buffer, Int32(buffer.count))
+            return (String(cString: buffer), pthread_equal(pthread_self(), callerThread) != 0)
         }
         #expect(name.hasPrefix("test-pool-"))
         #expect(!sameThread)

@@ -3,4 +3,5 @@
 // Umbrella header: every symbol here carries the `tessera_` prefix.
 #include "tessera_net.h"
 #include "tessera_ssl.h"
+#include "tessera_thread.h"
 #endif
