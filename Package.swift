@@ -48,24 +48,39 @@ let package = Package(
         ),
         .target(
             name: "TesseraServer",
-            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: [
+                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraCLI",
-            dependencies: ["TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: [
+                "TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "tessera", dependencies: ["TesseraCLI"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "CLibraryTests", dependencies: ["COpenSSL", "CLDAP", "CKerberos", "CSQLite", "CPostgres"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraPlatformTests", dependencies: ["TesseraPlatform", "CTesseraShims"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CLibraryTests", dependencies: ["COpenSSL", "CLDAP", "CKerberos", "CSQLite", "CPostgres"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraPlatformTests", dependencies: ["TesseraPlatform", "CTesseraShims"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TesseraCryptoTests", dependencies: ["TesseraCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraAccountsTests", dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto", "CSQLite"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraServerTests", dependencies: ["TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraStoreTests", dependencies: ["TesseraStore", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraAccountsTests",
+            dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto", "CSQLite"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraServerTests", dependencies: ["TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",

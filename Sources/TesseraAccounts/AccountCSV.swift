@@ -3,7 +3,9 @@
 /// `managed_id`, `given_name` and `family_name` are required columns; `roles` holds role names separated
 /// by `;` (or spaces). Every bad row is reported by its line number; nothing is half-read.
 public enum AccountCSV {
-    public static let columns = ["managed_id", "given_name", "family_name", "email", "employee_number", "department", "roles", "source"]
+    public static let columns = [
+        "managed_id", "given_name", "family_name", "email", "employee_number", "department", "roles", "source",
+    ]
     public static let requiredColumns = ["managed_id", "given_name", "family_name"]
     /// Refuse absurd files before parsing them.
     public static let maximumRows = 100_000
@@ -18,7 +20,10 @@ public enum AccountCSV {
         let names = header.fields.map { $0.trimmed.lowercased() }
         var headerErrors: [ImportRowError] = []
         for name in names where !columns.contains(name) {
-            headerErrors.append(ImportRowError(line: header.line, message: "unknown column '\(name)' (columns: \(columns.joined(separator: ", ")))"))
+            headerErrors.append(
+                ImportRowError(
+                    line: header.line, message: "unknown column '\(name)' (columns: \(columns.joined(separator: ", ")))"
+                ))
         }
         for name in requiredColumns where !names.contains(name) {
             headerErrors.append(ImportRowError(line: header.line, message: "missing required column '\(name)'"))
@@ -29,7 +34,9 @@ public enum AccountCSV {
         }
         guard headerErrors.isEmpty else { throw ImportError(rows: headerErrors) }
         guard records.count <= maximumRows else {
-            throw ImportError(rows: [ImportRowError(line: header.line, message: "more than \(maximumRows) rows: split the file")])
+            throw ImportError(rows: [
+                ImportRowError(line: header.line, message: "more than \(maximumRows) rows: split the file")
+            ])
         }
 
         var rows: [(line: Int, account: NewAccount)] = []
@@ -37,7 +44,9 @@ public enum AccountCSV {
         for record in records {
             if record.fields.count == 1 && record.fields[0].trimmed.isEmpty { continue }  // blank line
             guard record.fields.count == names.count else {
-                errors.append(ImportRowError(line: record.line, message: "has \(record.fields.count) fields, the header has \(names.count)"))
+                errors.append(
+                    ImportRowError(
+                        line: record.line, message: "has \(record.fields.count) fields, the header has \(names.count)"))
                 continue
             }
             var value: [String: String] = [:]
@@ -47,10 +56,16 @@ public enum AccountCSV {
                 return text
             }
             let roles = (value["roles"] ?? "").split(whereSeparator: { $0 == ";" || $0 == " " }).map(String.init)
-            rows.append((record.line, NewAccount(
-                managedID: value["managed_id"] ?? "", givenName: value["given_name"] ?? "", familyName: value["family_name"] ?? "",
-                email: optional("email"), employeeNumber: optional("employee_number"), department: optional("department"),
-                roles: roles, source: optional("source") ?? "local")))
+            rows.append(
+                (
+                    record.line,
+                    NewAccount(
+                        managedID: value["managed_id"] ?? "", givenName: value["given_name"] ?? "",
+                        familyName: value["family_name"] ?? "",
+                        email: optional("email"), employeeNumber: optional("employee_number"),
+                        department: optional("department"),
+                        roles: roles, source: optional("source") ?? "local")
+                ))
         }
         guard errors.isEmpty else { throw ImportError(rows: errors) }
         return rows
@@ -101,7 +116,11 @@ public enum AccountCSV {
             switch scalar {
             case "\"":
                 guard field.isEmpty && !fieldWasQuoted else {
-                    throw ImportError(rows: [ImportRowError(line: line, message: "a quote inside an unquoted field: quote the whole field and double inner quotes")])
+                    throw ImportError(rows: [
+                        ImportRowError(
+                            line: line,
+                            message: "a quote inside an unquoted field: quote the whole field and double inner quotes")
+                    ])
                 }
                 inQuotes = true
                 fieldWasQuoted = true

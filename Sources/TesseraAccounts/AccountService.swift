@@ -1,9 +1,10 @@
 public import TesseraCore
 public import TesseraStore
+
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// Managed-account provisioning and sign-in: the rules of TesseraCore applied to the store, with an
@@ -61,7 +62,9 @@ public struct AccountService: Sendable {
         let created = issued.account
         try await write(actor: actor) { transaction in
             try insert(created, in: transaction)
-            try audit.record(AuditRecord.account(created, action: "account.create", actor: actor, before: nil), in: transaction, at: created.createdAt)
+            try audit.record(
+                AuditRecord.account(created, action: "account.create", actor: actor, before: nil), in: transaction,
+                at: created.createdAt)
         }
         return issued
     }
@@ -100,12 +103,16 @@ public struct AccountService: Sendable {
         // Existing accounts are checked before the slow hashing, and again inside the transaction.
         let candidates = accounts
         let existing = try await store.read { reader in
-            try candidates.compactMap { row in try reader.account(managedID: row.account.managedID) == nil ? nil : row.line }
+            try candidates.compactMap { row in
+                try reader.account(managedID: row.account.managedID) == nil ? nil : row.line
+            }
         }
         if !existing.isEmpty {
-            throw ImportError(rows: existing.map { line in
-                ImportRowError(line: line, message: "\(accounts.first { $0.line == line }!.account.managedID) already exists")
-            })
+            throw ImportError(
+                rows: existing.map { line in
+                    ImportRowError(
+                        line: line, message: "\(accounts.first { $0.line == line }!.account.managedID) already exists")
+                })
         }
 
         // Hash a few at a time: the hasher bounds how many run at once, the window bounds queued work.
@@ -135,7 +142,9 @@ public struct AccountService: Sendable {
                 } catch let error as CoreError where error.kind == .conflict {
                     throw ImportError(rows: [ImportRowError(line: line, message: error.message)])
                 }
-                try audit.record(AuditRecord.account(account, action: "account.import", actor: actor, before: nil), in: transaction, at: createdAt)
+                try audit.record(
+                    AuditRecord.account(account, action: "account.import", actor: actor, before: nil), in: transaction,
+                    at: createdAt)
             }
         }
         return issued.map { $0! }
@@ -155,26 +164,38 @@ public struct AccountService: Sendable {
     }
 
     /// Applies `changes`; `expectedVersion` (an ETag) guards against lost updates when given.
-    public func update(_ managedID: String, _ changes: AccountChanges, expectedVersion: Int? = nil, by actor: Actor) async throws -> Account {
+    public func update(_ managedID: String, _ changes: AccountChanges, expectedVersion: Int? = nil, by actor: Actor)
+        async throws -> Account
+    {
         guard !changes.isEmpty else {
             throw CoreError(.invalidInput, "account.no_changes", "nothing to change: name at least one field")
         }
         let newRoles = try changes.roles.map { try Set($0.map(Role.init(parsing:))) }
-        return try await change(managedID, action: "account.update", by: actor, expectedVersion: expectedVersion) { account, at in
+        return try await change(managedID, action: "account.update", by: actor, expectedVersion: expectedVersion) {
+            account, at in
             try account.checkLocallyEditable(changingProfile: changes.changesProfile)
             var next = account
-            if let given = changes.givenName { next.givenName = try AccountFieldRules.text(given, field: "given_name", required: true)! }
-            if let family = changes.familyName { next.familyName = try AccountFieldRules.text(family, field: "family_name", required: true)! }
+            if let given = changes.givenName {
+                next.givenName = try AccountFieldRules.text(given, field: "given_name", required: true)!
+            }
+            if let family = changes.familyName {
+                next.familyName = try AccountFieldRules.text(family, field: "family_name", required: true)!
+            }
             if let email = changes.email { next.email = try AccountFieldRules.email(email) }
-            if let number = changes.employeeNumber { next.employeeNumber = try AccountFieldRules.text(number, field: "employee_number", required: false) }
-            if let department = changes.department { next.department = try AccountFieldRules.text(department, field: "department", required: false) }
+            if let number = changes.employeeNumber {
+                next.employeeNumber = try AccountFieldRules.text(number, field: "employee_number", required: false)
+            }
+            if let department = changes.department {
+                next.department = try AccountFieldRules.text(department, field: "department", required: false)
+            }
             if let newRoles {
                 try requireAuthority(actor, over: newRoles, action: "grant roles to")
                 try requireFederationRules(source: account.source, roles: newRoles, managedID: account.managedID)
                 next.roles = newRoles
             }
             guard next != account else {
-                throw CoreError(.invalidInput, "account.no_changes", "nothing changed: the account already has these values")
+                throw CoreError(
+                    .invalidInput, "account.no_changes", "nothing changed: the account already has these values")
             }
             return next.touched(at: at)
         }
@@ -221,7 +242,9 @@ public struct AccountService: Sendable {
             try requireNotSelf(actor, account)
             try account.checkDeletable()
             try transaction.deleteAccount(id: account.id)
-            try audit.record(AuditRecord.account(account, action: "account.delete", actor: actor, before: account, after: false), in: transaction, at: now())
+            try audit.record(
+                AuditRecord.account(account, action: "account.delete", actor: actor, before: account, after: false),
+                in: transaction, at: now())
         }
     }
 
@@ -235,7 +258,9 @@ public struct AccountService: Sendable {
             let due = try transaction.accountsDeactivated(before: cutoff, source: .local)
             for account in due where account.isPastRetention(at: at, policy: policy) {
                 try transaction.deleteAccount(id: account.id)
-                try audit.record(AuditRecord.account(account, action: "account.purge", actor: actor, before: account, after: false), in: transaction, at: at)
+                try audit.record(
+                    AuditRecord.account(account, action: "account.purge", actor: actor, before: account, after: false),
+                    in: transaction, at: at)
             }
             return due.map(\.managedID)
         }
@@ -301,7 +326,8 @@ public struct AccountService: Sendable {
         try PasswordRules.check(new)
         let hash = try await hasher.hashPassword(new)
         let actor = Actor.account(id: account.id, managedID: account.managedID, roles: account.effectiveRoles)
-        return try await change(managedID, action: "account.change_password", by: actor, authorityNeeded: false) { current, at in
+        return try await change(managedID, action: "account.change_password", by: actor, authorityNeeded: false) {
+            current, at in
             try current.withPermanentPassword(hash: hash, at: at)
         }
     }
@@ -330,8 +356,12 @@ public struct AccountService: Sendable {
             givenName: try AccountFieldRules.text(input.givenName, field: "given_name", required: true)!,
             familyName: try AccountFieldRules.text(input.familyName, field: "family_name", required: true)!,
             email: try input.email.flatMap(AccountFieldRules.email),
-            employeeNumber: try input.employeeNumber.flatMap { try AccountFieldRules.text($0, field: "employee_number", required: false) },
-            department: try input.department.flatMap { try AccountFieldRules.text($0, field: "department", required: false) },
+            employeeNumber: try input.employeeNumber.flatMap {
+                try AccountFieldRules.text($0, field: "employee_number", required: false)
+            },
+            department: try input.department.flatMap {
+                try AccountFieldRules.text($0, field: "department", required: false)
+            },
             roles: roles.isEmpty ? [.staff] : roles, source: source, createdAt: createdAt, updatedAt: createdAt)
     }
 
@@ -348,7 +378,8 @@ public struct AccountService: Sendable {
         guard RoleAuthority.may(actor.roles, actOn: roles) else {
             throw CoreError(
                 .notPermitted, "account.authority",
-                "\(actor) may not \(action) accounts with role \(roles.sorted().map(\.rawValue).joined(separator: ", "))")
+                "\(actor) may not \(action) accounts with role \(roles.sorted().map(\.rawValue).joined(separator: ", "))"
+            )
         }
     }
 
@@ -387,12 +418,15 @@ public struct AccountService: Sendable {
             if authorityNeeded { try requireAuthority(actor, over: account.effectiveRoles, action: "change") }
             if forbidSelf { try requireNotSelf(actor, account) }
             if let expectedVersion, expectedVersion != account.version {
-                throw CoreError(.conflict, "account.version", "account \(id) changed since version \(expectedVersion) (now \(account.version))")
+                throw CoreError(
+                    .conflict, "account.version",
+                    "account \(id) changed since version \(expectedVersion) (now \(account.version))")
             }
             let next = try transform(account, at)
             try save(next, replacing: account, in: transaction)
             if auditWhen(account, next) {
-                try audit.record(AuditRecord.account(next, action: action, actor: actor, before: account), in: transaction, at: at)
+                try audit.record(
+                    AuditRecord.account(next, action: action, actor: actor, before: account), in: transaction, at: at)
             }
             return next
         }
@@ -414,7 +448,9 @@ public struct AccountService: Sendable {
         }
     }
 
-    private func write<T: Sendable>(actor: Actor, _ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+    private func write<T: Sendable>(actor: Actor, _ body: @escaping @Sendable (any StoreTransaction) throws -> T)
+        async throws -> T
+    {
         do {
             return try await store.write(body)
         } catch let error as StoreError {
@@ -433,7 +469,8 @@ public enum PasswordRules {
 
     public static func check(_ password: String) throws {
         guard password.count >= minimumLength else {
-            throw CoreError(.invalidInput, "password.too_short", "a password must have at least \(minimumLength) characters")
+            throw CoreError(
+                .invalidInput, "password.too_short", "a password must have at least \(minimumLength) characters")
         }
         guard password.utf8.count <= maximumBytes else {
             throw CoreError(.invalidInput, "password.too_long", "a password must be at most \(maximumBytes) bytes")
@@ -442,9 +479,12 @@ public enum PasswordRules {
 }
 
 extension AuditRecord {
-    static func account(_ account: Account, action: String, actor: Actor, before: Account?, after: Bool = true) -> AuditRecord {
+    static func account(_ account: Account, action: String, actor: Actor, before: Account?, after: Bool = true)
+        -> AuditRecord
+    {
         AuditRecord(
-            actor: actor, action: action, targetType: "account", targetID: account.id, targetName: account.managedID.rawValue,
+            actor: actor, action: action, targetType: "account", targetID: account.id,
+            targetName: account.managedID.rawValue,
             before: before?.auditSnapshot, after: after ? account.auditSnapshot : nil)
     }
 }

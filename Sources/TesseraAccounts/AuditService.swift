@@ -52,7 +52,8 @@ public struct AuditService: Sendable {
                     // The entries before the break in this batch did verify.
                     let intact = entries.prefix { $0.sequence != failure.sequence }
                     return Verification(
-                        entries: count + Int64(intact.count), headHash: intact.last?.hash ?? previous?.hash ?? AuditChain.genesisHash,
+                        entries: count + Int64(intact.count),
+                        headHash: intact.last?.hash ?? previous?.hash ?? AuditChain.genesisHash,
                         failure: failure)
                 }
                 count += Int64(entries.count)

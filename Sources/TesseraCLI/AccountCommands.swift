@@ -6,9 +6,11 @@ import TesseraStore
 
 /// `tessera accounts …`
 enum AccountCommands {
-    static let asOption = OptionSpec.value("as", "MANAGED_ID", "act as this account, with its role limits (default: the local operator, as administrator)")
+    static let asOption = OptionSpec.value(
+        "as", "MANAGED_ID", "act as this account, with its role limits (default: the local operator, as administrator)")
     static let jsonOption = OptionSpec.flag("json", "print JSON instead of text")
-    static let idArgument = PositionalSpec(name: "MANAGED_ID", help: "the account, e.g. jane@appleid.example.com", optional: true)
+    static let idArgument = PositionalSpec(
+        name: "MANAGED_ID", help: "the account, e.g. jane@appleid.example.com", optional: true)
     static let managedIDOption = OptionSpec.value("managed-id", "MANAGED_ID", "the account (instead of the argument)")
     static let fieldOptions: [OptionSpec] = [
         .value("given-name", "TEXT", "given name"),
@@ -16,15 +18,20 @@ enum AccountCommands {
         .value("email", "ADDRESS", "contact email (not the managed ID)"),
         .value("employee-number", "TEXT", "employee number"),
         .value("department", "TEXT", "department"),
-        .repeated("role", "ROLE", "administrator, people-manager, device-enrolment-manager, content-manager or staff (repeatable)"),
+        .repeated(
+            "role", "ROLE",
+            "administrator, people-manager, device-enrolment-manager, content-manager or staff (repeatable)"),
     ]
 
-    static let all: [Command] = [create, list, show, update, deactivate, reactivate, delete, resetPassword, unlock, importCSV]
+    static let all: [Command] = [
+        create, list, show, update, deactivate, reactivate, delete, resetPassword, unlock, importCSV,
+    ]
 
     static let create = Command(
         spec: CommandSpec(
             path: ["accounts", "create"], summary: "Create a managed account; prints its temporary password once",
-            options: [.value("managed-id", "MANAGED_ID", "the new account's managed ID (local@managed-domain)")] + fieldOptions
+            options: [.value("managed-id", "MANAGED_ID", "the new account's managed ID (local@managed-domain)")]
+                + fieldOptions
                 + [.value("source", "SOURCE", "local (default), ldap, kerberos or scim"), jsonOption, asOption],
             discussion: """
                 Local accounts get a temporary password valid for accounts.temporary_password_days (90 by default)
@@ -65,7 +72,8 @@ enum AccountCommands {
             state: try arguments.value("state").map(AccountState.init(parsing:)),
             role: try arguments.value("role").map(Role.init(parsing:)),
             source: try arguments.value("source").map(AccountSource.init(parsing:)),
-            managedIDPrefix: arguments.value("prefix"), after: arguments.value("after"), limit: try invocation.integer("limit"))
+            managedIDPrefix: arguments.value("prefix"), after: arguments.value("after"),
+            limit: try invocation.integer("limit"))
         let runtime = try invocation.runtime()
         let accounts = try await runtime.accounts.accounts(matching: query, by: try await invocation.actor(runtime))
         if invocation.json {
@@ -95,14 +103,16 @@ enum AccountCommands {
             path: ["accounts", "update"], summary: "Change an account's fields or roles",
             positionals: [idArgument],
             options: [managedIDOption] + fieldOptions + [
-                .value("if-version", "N", "refuse the change unless the account is still at version N"), jsonOption, asOption,
+                .value("if-version", "N", "refuse the change unless the account is still at version N"), jsonOption,
+                asOption,
             ],
             discussion: "An empty value clears an optional field (--email ''). --role replaces all roles.")
     ) { invocation in
         let arguments = invocation.arguments
         let id = try invocation.required(positional: 0, orOption: "managed-id")
         let changes = AccountChanges(
-            givenName: arguments.value("given-name"), familyName: arguments.value("family-name"), email: arguments.value("email"),
+            givenName: arguments.value("given-name"), familyName: arguments.value("family-name"),
+            email: arguments.value("email"),
             employeeNumber: arguments.value("employee-number"), department: arguments.value("department"),
             roles: arguments.values["role"])
         let runtime = try invocation.runtime()
@@ -112,20 +122,27 @@ enum AccountCommands {
         return ExitStatus.ok
     }
 
-    static let deactivate = simple(["accounts", "deactivate"], "Deactivate an account (it can no longer sign in)", message: "Deactivated") {
+    static let deactivate = simple(
+        ["accounts", "deactivate"], "Deactivate an account (it can no longer sign in)", message: "Deactivated"
+    ) {
         runtime, id, actor in (try await runtime.accounts.deactivate(id, by: actor), nil)
     }
 
-    static let reactivate = simple(["accounts", "reactivate"], "Reactivate a deactivated account", message: "Reactivated") {
+    static let reactivate = simple(
+        ["accounts", "reactivate"], "Reactivate a deactivated account", message: "Reactivated"
+    ) {
         runtime, id, actor in (try await runtime.accounts.reactivate(id, by: actor), nil)
     }
 
-    static let unlock = simple(["accounts", "unlock"], "Unlock an account locked by wrong passwords", message: "Unlocked") {
+    static let unlock = simple(
+        ["accounts", "unlock"], "Unlock an account locked by wrong passwords", message: "Unlocked"
+    ) {
         runtime, id, actor in (try await runtime.accounts.unlock(id, by: actor), nil)
     }
 
     static let resetPassword = simple(
-        ["accounts", "reset-password"], "Give a local account a new temporary password; prints it once", message: "Reset the password of"
+        ["accounts", "reset-password"], "Give a local account a new temporary password; prints it once",
+        message: "Reset the password of"
     ) { runtime, id, actor in
         let issued = try await runtime.accounts.resetPassword(id, by: actor)
         return (issued.account, issued.temporaryPassword)
@@ -135,13 +152,18 @@ enum AccountCommands {
         spec: CommandSpec(
             path: ["accounts", "delete"], summary: "Delete a deactivated account", positionals: [idArgument],
             options: [managedIDOption, jsonOption, asOption],
-            discussion: "Only deactivated accounts can be deleted; deactivated local accounts are also deleted automatically after accounts.deactivated_retention_days.")
+            discussion:
+                "Only deactivated accounts can be deleted; deactivated local accounts are also deleted automatically after accounts.deactivated_retention_days."
+        )
     ) { invocation in
         let id = try invocation.required(positional: 0, orOption: "managed-id")
         let runtime = try invocation.runtime()
         try await runtime.accounts.delete(id, by: try await invocation.actor(runtime))
         if invocation.json {
-            invocation.console.out(Output.json { $0.beginObject(); $0.key("deleted"); $0.string(id.lowercased()); $0.endObject() })
+            invocation.console.out(
+                Output.json {
+                    $0.beginObject(); $0.key("deleted"); $0.string(id.lowercased()); $0.endObject()
+                })
         } else {
             invocation.console.out("Deleted \(id.lowercased())")
         }
@@ -151,7 +173,9 @@ enum AccountCommands {
     static let importCSV = Command(
         spec: CommandSpec(
             path: ["accounts", "import"], summary: "Create accounts from a CSV file, all or nothing",
-            positionals: [PositionalSpec(name: "FILE", help: "CSV with a header row; - reads standard input", optional: false)],
+            positionals: [
+                PositionalSpec(name: "FILE", help: "CSV with a header row; - reads standard input", optional: false)
+            ],
             options: [jsonOption, asOption],
             discussion: """
                 Columns (header names): \(AccountCSV.columns.joined(separator: ", ")).
@@ -174,15 +198,20 @@ enum AccountCommands {
         let rows = try AccountCSV.parse(text)
         let runtime = try invocation.runtime()
         let progress = Progress(console: invocation.console, label: "hashing temporary passwords")
-        let issued = try await runtime.accounts.importAccounts(rows, by: try await invocation.actor(runtime)) { done, total in
+        let issued = try await runtime.accounts.importAccounts(rows, by: try await invocation.actor(runtime)) {
+            done, total in
             progress.update(done, total)
         }
         if invocation.json {
             invocation.console.out(Output.accountsJSON(issued.map { ($0.account, $0.temporaryPassword) }))
         } else {
-            invocation.console.out("Imported \(issued.count) account\(issued.count == 1 ? "" : "s"). Temporary passwords (shown only now):")
             invocation.console.out(
-                Output.table(["MANAGED ID", "TEMPORARY PASSWORD"], issued.map { [$0.account.managedID.rawValue, $0.temporaryPassword ?? "-"] }))
+                "Imported \(issued.count) account\(issued.count == 1 ? "" : "s"). Temporary passwords (shown only now):"
+            )
+            invocation.console.out(
+                Output.table(
+                    ["MANAGED ID", "TEMPORARY PASSWORD"],
+                    issued.map { [$0.account.managedID.rawValue, $0.temporaryPassword ?? "-"] }))
         }
         return ExitStatus.ok
     }
@@ -193,13 +222,16 @@ enum AccountCommands {
         _ action: @escaping @Sendable (TesseraRuntime, String, Actor) async throws -> (Account, String?)
     ) -> Command {
         Command(
-            spec: CommandSpec(path: path, summary: summary, positionals: [idArgument], options: [managedIDOption, jsonOption, asOption])
+            spec: CommandSpec(
+                path: path, summary: summary, positionals: [idArgument],
+                options: [managedIDOption, jsonOption, asOption])
         ) { invocation in
             let id = try invocation.required(positional: 0, orOption: "managed-id")
             let runtime = try invocation.runtime()
             let (account, password) = try await action(runtime, id, try await invocation.actor(runtime))
             if let password {
-                printIssued(IssuedAccount(account: account, temporaryPassword: password), verb: message ?? "", invocation)
+                printIssued(
+                    IssuedAccount(account: account, temporaryPassword: password), verb: message ?? "", invocation)
             } else {
                 printAccount(account, message: message.map { "\($0) \(account.managedID)" }, invocation)
             }
@@ -227,7 +259,8 @@ enum AccountCommands {
         if let password = issued.temporaryPassword, let expiry = account.credential?.expiresAt {
             invocation.console.out("Temporary password: \(password)")
             invocation.console.out(
-                "It is shown only now, expires \(Representation.timestamp(expiry)), and must be changed at first sign-in.")
+                "It is shown only now, expires \(Representation.timestamp(expiry)), and must be changed at first sign-in."
+            )
         }
     }
 }

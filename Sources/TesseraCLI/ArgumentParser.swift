@@ -104,7 +104,8 @@ enum ArgumentParser {
                     value = inlineValue
                 } else {
                     guard index < arguments.count else {
-                        throw UsageError(message: "option '--\(name)' needs a value (\(option.valueName))", command: spec.path)
+                        throw UsageError(
+                            message: "option '--\(name)' needs a value (\(option.valueName))", command: spec.path)
                     }
                     value = arguments[index]
                     index += 1
@@ -122,7 +123,8 @@ enum ArgumentParser {
             throw UsageError(message: "missing argument \(missing.name)", command: spec.path)
         }
         if parsed.positionals.count > spec.positionals.count {
-            throw UsageError(message: "unexpected argument '\(parsed.positionals[spec.positionals.count])'", command: spec.path)
+            throw UsageError(
+                message: "unexpected argument '\(parsed.positionals[spec.positionals.count])'", command: spec.path)
         }
         return parsed
     }
@@ -131,7 +133,9 @@ enum ArgumentParser {
     static func help(for spec: CommandSpec) -> String {
         var lines = ["\(spec.summary)", ""]
         let positionals = spec.positionals.map { $0.optional ? "[\($0.name)]" : $0.name }.joined(separator: " ")
-        lines.append("Usage: tessera \(spec.path.joined(separator: " "))\(positionals.isEmpty ? "" : " " + positionals) [options]")
+        lines.append(
+            "Usage: tessera \(spec.path.joined(separator: " "))\(positionals.isEmpty ? "" : " " + positionals) [options]"
+        )
         if !spec.positionals.isEmpty {
             lines.append("")
             lines.append("Arguments:")
@@ -162,7 +166,9 @@ enum ArgumentParser {
     }
 
     private static func suggestion(_ name: String, _ options: [OptionSpec]) -> String {
-        let near = options.first { $0.name.hasPrefix(name) || name.hasPrefix($0.name) || editDistance($0.name, name) <= 2 }
+        let near = options.first {
+            $0.name.hasPrefix(name) || name.hasPrefix($0.name) || editDistance($0.name, name) <= 2
+        }
         return near.map { " (did you mean '--\($0.name)'?)" } ?? ""
     }
 

@@ -38,7 +38,9 @@ enum AuditCommands {
             invocation.console.out(
                 Output.table(
                     ["#", "AT", "ACTOR", "ACTION", "TARGET"],
-                    entries.map { [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName] }))
+                    entries.map {
+                        [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName]
+                    }))
         }
         return ExitStatus.ok
     }
@@ -47,7 +49,9 @@ enum AuditCommands {
         spec: CommandSpec(
             path: ["audit", "verify"], summary: "Recompute the audit hash chain; exit 65 if it is broken",
             options: [AccountCommands.jsonOption, AccountCommands.asOption],
-            discussion: "Prints the number of entries and the hash of the newest one; keep that hash somewhere else to detect a rewrite of the whole log.")
+            discussion:
+                "Prints the number of entries and the hash of the newest one; keep that hash somewhere else to detect a rewrite of the whole log."
+        )
     ) { invocation in
         let runtime = try invocation.runtime()
         let result = try await runtime.audit.verify(by: try await invocation.actor(runtime))

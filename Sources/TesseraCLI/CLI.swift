@@ -76,7 +76,9 @@ struct Invocation: Sendable {
     /// A positional argument or the named option, whichever was given.
     func required(positional index: Int, orOption name: String) throws -> String {
         if index < arguments.positionals.count {
-            if arguments.value(name) != nil { throw usage("give the \(name.replacingOccurrences(of: "-", with: " ")) once") }
+            if arguments.value(name) != nil {
+                throw usage("give the \(name.replacingOccurrences(of: "-", with: " ")) once")
+            }
             return arguments.positionals[index]
         }
         guard let value = arguments.value(name) else { throw usage("missing \(spec.positionals[index].name)") }
@@ -85,7 +87,9 @@ struct Invocation: Sendable {
 
     func integer(_ name: String) throws -> Int? {
         guard let text = arguments.value(name) else { return nil }
-        guard let value = Int(text), value >= 0 else { throw usage("option '--\(name)' needs a whole number, got '\(text)'") }
+        guard let value = Int(text), value >= 0 else {
+            throw usage("option '--\(name)' needs a whole number, got '\(text)'")
+        }
         return value
     }
 
@@ -116,7 +120,10 @@ public enum TesseraCLI {
         }
         // The longest command path that the arguments start with.
         let words = arguments.prefix { !$0.hasPrefix("-") }
-        guard let command = commands.filter({ words.starts(with: $0.spec.path) }).max(by: { $0.spec.path.count < $1.spec.path.count })
+        guard
+            let command = commands.filter({ words.starts(with: $0.spec.path) }).max(by: {
+                $0.spec.path.count < $1.spec.path.count
+            })
         else {
             let group = words.first ?? ""
             let known = commands.filter { $0.spec.path.first == group }
@@ -125,7 +132,8 @@ public enum TesseraCLI {
                     console.out(groupHelp(group))
                     return arguments.contains("--help") || arguments.contains("-h") ? ExitStatus.ok : ExitStatus.usage
                 }
-                console.err("tessera: unknown command '\(words.joined(separator: " "))' (see 'tessera \(group) --help')")
+                console.err(
+                    "tessera: unknown command '\(words.joined(separator: " "))' (see 'tessera \(group) --help')")
             } else {
                 console.err("tessera: unknown command '\(words.first ?? arguments[0])' (see 'tessera --help')")
             }
@@ -138,7 +146,8 @@ public enum TesseraCLI {
                 console.out(ArgumentParser.help(for: command.spec))
                 return ExitStatus.ok
             }
-            return try await command.run(Invocation(arguments: parsed, console: console, environment: environment, spec: command.spec))
+            return try await command.run(
+                Invocation(arguments: parsed, console: console, environment: environment, spec: command.spec))
         } catch {
             let (status, message) = describe(error)
             console.err("tessera: \(message)")
@@ -167,7 +176,10 @@ public enum TesseraCLI {
         case let error as ImportError:
             return (ExitStatus.badInput, error.description)
         case let error as ConfigurationError:
-            return (error.key == nil && error.message.hasPrefix("cannot read") ? ExitStatus.notFound : ExitStatus.badInput, error.description)
+            return (
+                error.key == nil && error.message.hasPrefix("cannot read") ? ExitStatus.notFound : ExitStatus.badInput,
+                error.description
+            )
         case let error as StoreError:
             return (ExitStatus.internal, "store: \(error.message)")
         case let error as HTTPError:
@@ -192,10 +204,14 @@ public enum TesseraCLI {
         ]
         for command in commands {
             let name = command.spec.path.joined(separator: " ")
-            lines.append("  " + name.padding(toLength: max(name.count + 2, 30), withPad: " ", startingAt: 0) + command.spec.summary)
+            lines.append(
+                "  " + name.padding(toLength: max(name.count + 2, 30), withPad: " ", startingAt: 0)
+                    + command.spec.summary)
         }
-        lines += ["", "Every command takes --config PATH and --help. Exit statuses: 0 ok, 64 usage, 65 bad input,",
-                  "66 not found, 70 internal, 73 conflict, 77 not permitted."]
+        lines += [
+            "", "Every command takes --config PATH and --help. Exit statuses: 0 ok, 64 usage, 65 bad input,",
+            "66 not found, 70 internal, 73 conflict, 77 not permitted.",
+        ]
         return lines.joined(separator: "\n")
     }
 
@@ -203,7 +219,9 @@ public enum TesseraCLI {
         var lines = ["Usage: tessera \(group) <command> [options]", "", "Commands:"]
         for command in commands where command.spec.path.first == group {
             let name = command.spec.path.joined(separator: " ")
-            lines.append("  " + name.padding(toLength: max(name.count + 2, 30), withPad: " ", startingAt: 0) + command.spec.summary)
+            lines.append(
+                "  " + name.padding(toLength: max(name.count + 2, 30), withPad: " ", startingAt: 0)
+                    + command.spec.summary)
         }
         return lines.joined(separator: "\n")
     }

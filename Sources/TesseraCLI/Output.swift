@@ -17,7 +17,9 @@ enum Output {
     static func accountsJSON(_ accounts: [(Account, String?)]) -> String {
         json { writer in
             writer.beginArray()
-            for (account, password) in accounts { Representation.write(account, temporaryPassword: password, to: &writer) }
+            for (account, password) in accounts {
+                Representation.write(account, temporaryPassword: password, to: &writer)
+            }
             writer.endArray()
         }
     }
@@ -44,9 +46,12 @@ enum Output {
             ("updated_at", Representation.timestamp(account.updatedAt)),
             ("id", account.id),
         ]
-        if let deactivated = account.deactivatedAt { rows.append(("deactivated_at", Representation.timestamp(deactivated))) }
+        if let deactivated = account.deactivatedAt {
+            rows.append(("deactivated_at", Representation.timestamp(deactivated)))
+        }
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+            separator: "\n")
     }
 
     static func roles(_ account: Account) -> String {
@@ -62,7 +67,9 @@ enum Output {
         func line(_ cells: [String]) -> String {
             var text = ""
             for (index, cell) in cells.enumerated() {
-                text += index == cells.count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+                text +=
+                    index == cells.count - 1
+                    ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
             }
             return text
         }
@@ -95,4 +102,3 @@ final class Progress: @unchecked Sendable {
         }
     }
 }
-

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// Where an account comes from. Only `local` accounts hold a Tessera password.
@@ -12,7 +12,8 @@ public enum AccountSource: String, Sendable, CaseIterable, Codable {
         guard let source = AccountSource(rawValue: text.lowercased()) else {
             throw CoreError(
                 .invalidInput, "account.source_unknown",
-                "unknown source '\(ManagedAccountID.printable(text))' (sources: \(Self.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "unknown source '\(ManagedAccountID.printable(text))' (sources: \(Self.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         self = source
     }
@@ -23,7 +24,9 @@ public enum AccountState: String, Sendable, CaseIterable, Codable {
 
     public init(parsing text: String) throws {
         guard let state = AccountState(rawValue: text.lowercased()) else {
-            throw CoreError(.invalidInput, "account.state_unknown", "unknown state '\(ManagedAccountID.printable(text))' (states: active, deactivated)")
+            throw CoreError(
+                .invalidInput, "account.state_unknown",
+                "unknown state '\(ManagedAccountID.printable(text))' (states: active, deactivated)")
         }
         self = state
     }

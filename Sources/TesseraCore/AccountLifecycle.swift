@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The lifecycle rules of a managed account, as pure transitions: each takes an account and returns the
@@ -32,7 +32,8 @@ extension Account {
     /// Only a deactivated account may be deleted.
     public func checkDeletable() throws {
         guard state == .deactivated else {
-            throw CoreError(.conflict, "account.delete_active", "account \(managedID) is active: deactivate it before deleting it")
+            throw CoreError(
+                .conflict, "account.delete_active", "account \(managedID) is active: deactivate it before deleting it")
         }
     }
 
@@ -40,7 +41,8 @@ extension Account {
     public func withTemporaryPassword(hash: String, at now: Date, policy: AccountPolicy) throws -> Account {
         try requireLocalCredential()
         var next = self
-        next.credential = PasswordCredential(hash: hash, isTemporary: true, expiresAt: now.adding(policy.temporaryPasswordLifetime))
+        next.credential = PasswordCredential(
+            hash: hash, isTemporary: true, expiresAt: now.adding(policy.temporaryPasswordLifetime))
         next.failedLoginCount = 0
         next.lockedAt = nil
         return next.touched(at: now)
@@ -93,10 +95,14 @@ extension Account {
             throw CoreError(.unauthenticated, "sign_in.locked", "account is locked after too many wrong passwords")
         }
         guard let credential else {
-            throw CoreError(.unauthenticated, "sign_in.no_local_credential", "account has no local password; sign in through its directory")
+            throw CoreError(
+                .unauthenticated, "sign_in.no_local_credential",
+                "account has no local password; sign in through its directory")
         }
         if credential.isTemporary, let expiry = credential.expiresAt, expiry <= now {
-            throw CoreError(.unauthenticated, "sign_in.temporary_password_expired", "temporary password has expired; ask an administrator for a new one")
+            throw CoreError(
+                .unauthenticated, "sign_in.temporary_password_expired",
+                "temporary password has expired; ask an administrator for a new one")
         }
     }
 

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The organisation's account rules, from configuration.
@@ -48,7 +48,8 @@ public enum AccountFieldRules {
             return nil
         }
         guard trimmed.count <= maximumNameLength else {
-            throw CoreError(.invalidInput, "account.\(field)_length", "\(label) must be at most \(maximumNameLength) characters")
+            throw CoreError(
+                .invalidInput, "account.\(field)_length", "\(label) must be at most \(maximumNameLength) characters")
         }
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw CoreError(.invalidInput, "account.\(field)_control", "\(label) must not contain control characters")
@@ -60,10 +61,13 @@ public enum AccountFieldRules {
     public static func email(_ value: String) throws -> String? {
         guard let trimmed = try text(value, field: "email", required: false) else { return nil }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."),
             !trimmed.contains(where: \.isWhitespace)
         else {
-            throw CoreError(.invalidInput, "account.email_invalid", "email '\(ManagedAccountID.printable(value))' is not a valid address")
+            throw CoreError(
+                .invalidInput, "account.email_invalid",
+                "email '\(ManagedAccountID.printable(value))' is not a valid address")
         }
         return trimmed
     }

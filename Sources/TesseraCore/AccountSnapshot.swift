@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The audit view of an account: every field but secrets (the password hash appears only as
@@ -32,7 +32,8 @@ extension Account {
             id: id, managed_id: managedID.rawValue, given_name: givenName, family_name: familyName, email: email,
             employee_number: employeeNumber, department: department, roles: roles.sorted().map(\.rawValue),
             source: source.rawValue, external_id: externalID, state: state.rawValue, has_password: credential != nil,
-            password_temporary: credential?.isTemporary ?? false, locked: isLocked, failed_login_count: failedLoginCount,
+            password_temporary: credential?.isTemporary ?? false, locked: isLocked,
+            failed_login_count: failedLoginCount,
             version: version)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// One entry of the hash-chained audit log.
@@ -72,7 +72,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var before: String?
     public var after: String?
 
-    public init(actor: Actor, action: String, targetType: String, targetID: String, targetName: String, before: String?, after: String?) {
+    public init(
+        actor: Actor, action: String, targetType: String, targetID: String, targetName: String, before: String?,
+        after: String?
+    ) {
         self.actor = actor
         self.action = action
         self.targetType = targetType
@@ -115,13 +118,16 @@ public enum AuditChain {
         var expectedPrevious = previous?.hash ?? genesisHash
         for entry in entries {
             if entry.sequence != expectedSequence {
-                return Break(sequence: entry.sequence, reason: "expected entry \(expectedSequence): entries are missing or reordered")
+                return Break(
+                    sequence: entry.sequence,
+                    reason: "expected entry \(expectedSequence): entries are missing or reordered")
             }
             if entry.previousHash != expectedPrevious {
                 return Break(sequence: entry.sequence, reason: "previous-hash does not match the entry before it")
             }
             if sha256Hex(entry.canonicalBytes) != entry.hash {
-                return Break(sequence: entry.sequence, reason: "content does not match its hash (the entry was altered)")
+                return Break(
+                    sequence: entry.sequence, reason: "content does not match its hash (the entry was altered)")
             }
             expectedSequence += 1
             expectedPrevious = entry.hash

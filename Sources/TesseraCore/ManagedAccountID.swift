@@ -19,12 +19,16 @@ public struct ManagedAccountID: Hashable, Sendable, Comparable, CustomStringConv
     public init(_ text: String, managedDomains: ManagedDomains) throws {
         let trimmed = text
         guard let at = trimmed.lastIndex(of: "@") else {
-            throw CoreError(.invalidInput, "managed_id.missing_at", "managed ID '\(Self.printable(text))' must have the form local@domain")
+            throw CoreError(
+                .invalidInput, "managed_id.missing_at",
+                "managed ID '\(Self.printable(text))' must have the form local@domain")
         }
         let local = String(trimmed[..<at]).lowercased()
         let domain = String(trimmed[trimmed.index(after: at)...]).lowercased()
         guard !local.isEmpty else {
-            throw CoreError(.invalidInput, "managed_id.local_part_empty", "managed ID '\(Self.printable(text))' has an empty local part")
+            throw CoreError(
+                .invalidInput, "managed_id.local_part_empty",
+                "managed ID '\(Self.printable(text))' has an empty local part")
         }
         guard local.utf8.count <= Self.maximumLocalPartLength else {
             throw CoreError(
@@ -34,7 +38,8 @@ public struct ManagedAccountID: Hashable, Sendable, Comparable, CustomStringConv
         guard local.utf8.allSatisfy(Self.isLocalPartByte) else {
             throw CoreError(
                 .invalidInput, "managed_id.local_part_charset",
-                "managed ID '\(Self.printable(text))' may use only letters, digits, '.', '_', '-' and '+' before the '@'")
+                "managed ID '\(Self.printable(text))' may use only letters, digits, '.', '_', '-' and '+' before the '@'"
+            )
         }
         guard local.first != ".", local.last != ".", !local.contains("..") else {
             throw CoreError(
@@ -44,7 +49,8 @@ public struct ManagedAccountID: Hashable, Sendable, Comparable, CustomStringConv
         guard managedDomains.contains(domain) else {
             throw CoreError(
                 .invalidInput, "managed_id.domain_not_managed",
-                "'\(Self.printable(domain))' is not a managed domain (managed: \(managedDomains.names.joined(separator: ", ")))")
+                "'\(Self.printable(domain))' is not a managed domain (managed: \(managedDomains.names.joined(separator: ", ")))"
+            )
         }
         self.localPart = local
         self.domain = domain
@@ -67,7 +73,8 @@ public struct ManagedAccountID: Hashable, Sendable, Comparable, CustomStringConv
 
     /// Input echoed in an error is cut short and stripped of control characters.
     static func printable(_ text: String) -> String {
-        let cleaned = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(100).map(Character.init))
+        let cleaned = String(
+            text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(100).map(Character.init))
         return text.unicodeScalars.count > 100 ? cleaned + "…" : cleaned
     }
 }
@@ -82,7 +89,9 @@ public struct ManagedDomains: Sendable, Equatable {
         for name in names {
             let lower = name.lowercased()
             guard Self.isDNSName(lower) else {
-                throw CoreError(.invalidInput, "managed_domain.invalid", "'\(ManagedAccountID.printable(name))' is not a valid domain name")
+                throw CoreError(
+                    .invalidInput, "managed_domain.invalid",
+                    "'\(ManagedAccountID.printable(name))' is not a valid domain name")
             }
             if !seen.contains(lower) { seen.append(lower) }
         }
@@ -98,7 +107,8 @@ public struct ManagedDomains: Sendable, Equatable {
         return labels.allSatisfy { label in
             guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-" else { return false }
             return label.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                     || byte == UInt8(ascii: "-")
             }
         }

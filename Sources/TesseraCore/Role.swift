@@ -15,7 +15,8 @@ public enum Role: String, Sendable, CaseIterable, Comparable, Codable {
         guard let role = Role(rawValue: text.lowercased()) else {
             throw CoreError(
                 .invalidInput, "role.unknown",
-                "unknown role '\(ManagedAccountID.printable(text))' (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "unknown role '\(ManagedAccountID.printable(text))' (roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         self = role
     }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import COpenSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// scrypt (RFC 7914) through OpenSSL 3's `EVP_KDF` "SCRYPT". Blocking and memory-hungry: call it from a
 /// `BlockingPool` thread, never from the cooperative pool.

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 internal import CTesseraShims
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// What a handler task hands back to the loop thread.
 struct Completion: Sendable {
@@ -80,7 +81,8 @@ final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         lastSweep = now()
         while true {
-            let count = tessera_epoll_wait(epollFD, events, Int32(capacity), Int32(Self.sweepIntervalNanoseconds / 1_000_000))
+            let count = tessera_epoll_wait(
+                epollFD, events, Int32(capacity), Int32(Self.sweepIntervalNanoseconds / 1_000_000))
             if count < 0 && errno != EINTR { break }
             for i in 0..<max(0, Int(count)) {
                 let event = events[i]
@@ -601,7 +603,10 @@ final class Connection {
     var drainingSince: UInt64 = 0
     var inFlight: InFlightRequest?
 
-    init(id: UInt64, fd: Int32, remoteAddress: String, tls: TLSSession?, limits: HTTPParserLimits, admitted: Bool, now: UInt64) {
+    init(
+        id: UInt64, fd: Int32, remoteAddress: String, tls: TLSSession?, limits: HTTPParserLimits, admitted: Bool,
+        now: UInt64
+    ) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress

@@ -59,15 +59,19 @@ public final class HTTPMetrics: Sendable {
         var out = ""
         out += "# HELP tessera_http_requests_total HTTP requests answered, by route and status.\n"
         out += "# TYPE tessera_http_requests_total counter\n"
-        for (key, value) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
-            out += "tessera_http_requests_total{route=\"\(Self.escape(key.route))\",status=\"\(key.status)\"} \(value)\n"
+        for (key, value) in snapshot.requests.sorted(by: {
+            ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status)
+        }) {
+            out +=
+                "tessera_http_requests_total{route=\"\(Self.escape(key.route))\",status=\"\(key.status)\"} \(value)\n"
         }
         out += "# HELP tessera_http_request_duration_seconds HTTP request latency, by route.\n"
         out += "# TYPE tessera_http_request_duration_seconds histogram\n"
         for (route, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
             let label = Self.escape(route)
             for (index, bound) in Self.latencyBuckets.enumerated() {
-                out += "tessera_http_request_duration_seconds_bucket{route=\"\(label)\",le=\"\(Self.format(bound))\"} \(histogram.counts[index])\n"
+                out +=
+                    "tessera_http_request_duration_seconds_bucket{route=\"\(label)\",le=\"\(Self.format(bound))\"} \(histogram.counts[index])\n"
             }
             out += "tessera_http_request_duration_seconds_bucket{route=\"\(label)\",le=\"+Inf\"} \(histogram.count)\n"
             out += "tessera_http_request_duration_seconds_sum{route=\"\(label)\"} \(histogram.sum)\n"

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import Foundation
 internal import CTesseraShims
+import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// State shared by the server object and its event loops; every member is thread-safe.
 final class ServerCore: Sendable {
@@ -270,7 +271,8 @@ struct SocketAddress {
 
     func listen(backlog: Int32) throws(HTTPError) -> Int32 {
         let family = isIPv6 ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HTTPError(.system, "socket failed: errno \(errno)") }
         guard tessera_socket_prepare_listener(fd, isIPv6 ? 1 : 0) == 0 else {
             let code = errno

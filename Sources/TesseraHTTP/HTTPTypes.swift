@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Ordered HTTP header fields with case-insensitive lookup.
@@ -254,7 +254,8 @@ enum FormDecoding {
         var items: [(name: String, value: String)] = []
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             if let eq = part.firstIndex(of: "=") {
-                items.append((decode(part[..<eq], plusAsSpace: true), decode(part[part.index(after: eq)...], plusAsSpace: true)))
+                items.append(
+                    (decode(part[..<eq], plusAsSpace: true), decode(part[part.index(after: eq)...], plusAsSpace: true)))
             } else {
                 items.append((decode(part, plusAsSpace: true), ""))
             }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Severity of a log record, in increasing order.
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
@@ -83,9 +84,9 @@ private final class DescriptorWriter: Sendable {
                 var offset = 0
                 while offset < buffer.count {
                     #if canImport(Glibc)
-                    let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                        let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                     #else
-                    let written = Darwin.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                        let written = Darwin.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                     #endif
                     if written < 0 {
                         if errno == EINTR { continue }

@@ -58,7 +58,8 @@ public struct TesseraConfiguration: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(key: nil, "cannot read configuration file \(path)")
         }
-        let values = try ConfigurationLoader.resolve(data: data, file: path, environment: environment ?? ProcessInfo.processInfo.environment)
+        let values = try ConfigurationLoader.resolve(
+            data: data, file: path, environment: environment ?? ProcessInfo.processInfo.environment)
         return try TesseraConfiguration(values: values, source: path)
     }
 
@@ -77,17 +78,24 @@ public struct TesseraConfiguration: Sendable {
             return nil
         }
         server = Server(
-            host: string("server.host"), port: integer("server.port"), eventLoopThreads: integer("server.event_loop_threads"),
-            maxConnections: integer("server.max_connections"), maxRequestLineBytes: integer("server.max_request_line_bytes"),
+            host: string("server.host"), port: integer("server.port"),
+            eventLoopThreads: integer("server.event_loop_threads"),
+            maxConnections: integer("server.max_connections"),
+            maxRequestLineBytes: integer("server.max_request_line_bytes"),
             maxHeaderBytes: integer("server.max_header_bytes"), maxHeaderCount: integer("server.max_header_count"),
-            maxBodyBytes: integer("server.max_body_bytes"), headerTimeout: .seconds(integer("server.header_timeout_seconds")),
-            bodyTimeout: .seconds(integer("server.body_timeout_seconds")), idleTimeout: .seconds(integer("server.idle_timeout_seconds")),
-            shutdownGrace: .seconds(integer("server.shutdown_grace_seconds")), trustedTLSProxy: boolean("server.trusted_tls_proxy"),
-            tlsCertificateFile: optional("server.tls.certificate_file"), tlsPrivateKeyFile: optional("server.tls.private_key_file"))
+            maxBodyBytes: integer("server.max_body_bytes"),
+            headerTimeout: .seconds(integer("server.header_timeout_seconds")),
+            bodyTimeout: .seconds(integer("server.body_timeout_seconds")),
+            idleTimeout: .seconds(integer("server.idle_timeout_seconds")),
+            shutdownGrace: .seconds(integer("server.shutdown_grace_seconds")),
+            trustedTLSProxy: boolean("server.trusted_tls_proxy"),
+            tlsCertificateFile: optional("server.tls.certificate_file"),
+            tlsPrivateKeyFile: optional("server.tls.private_key_file"))
         if (server.tlsCertificateFile == nil) != (server.tlsPrivateKeyFile == nil) {
             throw ConfigurationError(
                 key: server.tlsCertificateFile == nil ? "server.tls.certificate_file" : "server.tls.private_key_file",
-                "must be set together with \(server.tlsCertificateFile == nil ? "server.tls.private_key_file" : "server.tls.certificate_file")")
+                "must be set together with \(server.tlsCertificateFile == nil ? "server.tls.private_key_file" : "server.tls.certificate_file")"
+            )
         }
         for key in ["server.tls.certificate_file", "server.tls.private_key_file"] {
             if let file = optional(key), !FileManager.default.isReadableFile(atPath: file) {
@@ -97,10 +105,12 @@ public struct TesseraConfiguration: Sendable {
         if server.tlsCertificateFile == nil && !server.trustedTLSProxy && !Self.isLoopback(server.host) {
             throw ConfigurationError(
                 key: "server.host",
-                "plain HTTP is refused on non-loopback address \(server.host): set server.tls.certificate_file and server.tls.private_key_file, or server.trusted_tls_proxy when a TLS proxy stands in front")
+                "plain HTTP is refused on non-loopback address \(server.host): set server.tls.certificate_file and server.tls.private_key_file, or server.trusted_tls_proxy when a TLS proxy stands in front"
+            )
         }
         guard string("store.backend") == "sqlite" else {
-            throw ConfigurationError(key: "store.backend", "unknown backend \(string("store.backend")); expected sqlite")
+            throw ConfigurationError(
+                key: "store.backend", "unknown backend \(string("store.backend")); expected sqlite")
         }
         guard !string("store.sqlite.path").isEmpty else {
             throw ConfigurationError(key: "store.sqlite.path", "must not be empty")
@@ -118,15 +128,18 @@ public struct TesseraConfiguration: Sendable {
             throw ConfigurationError(key: "accounts.managed_domains", error.message)
         }
         accountPolicy = AccountPolicy(
-            managedDomains: domains, temporaryPasswordLifetime: .seconds(integer("accounts.temporary_password_days") * 86_400),
+            managedDomains: domains,
+            temporaryPasswordLifetime: .seconds(integer("accounts.temporary_password_days") * 86_400),
             lockoutThreshold: integer("accounts.lockout_threshold"),
             deactivatedRetention: .seconds(integer("accounts.deactivated_retention_days") * 86_400))
         passwords = Passwords(
-            scryptLogN: integer("passwords.scrypt_log_n"), scryptR: integer("passwords.scrypt_r"), scryptP: integer("passwords.scrypt_p"),
+            scryptLogN: integer("passwords.scrypt_log_n"), scryptR: integer("passwords.scrypt_r"),
+            scryptP: integer("passwords.scrypt_p"),
             maxConcurrentHashes: integer("passwords.max_concurrent_hashes"))
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
-            throw ConfigurationError(key: "log.level", "unknown level \(logLevel); expected debug, info, notice, warning or error")
+            throw ConfigurationError(
+                key: "log.level", "unknown level \(logLevel); expected debug, info, notice, warning or error")
         }
         self.source = source
         self.resolved = values
@@ -208,26 +221,30 @@ enum ConfigurationLoader {
                 throw ConfigurationError(key: key.path, "must be a whole number, got \(number)")
             }
             guard range.contains(integer) else {
-                throw ConfigurationError(key: key.path, "must be between \(range.lowerBound) and \(range.upperBound), got \(integer)")
+                throw ConfigurationError(
+                    key: key.path, "must be between \(range.lowerBound) and \(range.upperBound), got \(integer)")
             }
             return .integer(integer)
         case (.boolean, .bool(let flag)):
             return .boolean(flag)
         case (.strings, .array(let items)):
-            return .strings(try items.map { item in
-                guard case .string(let text) = item else {
-                    throw ConfigurationError(key: key.path, "must be a list of strings")
-                }
-                return text
-            })
+            return .strings(
+                try items.map { item in
+                    guard case .string(let text) = item else {
+                        throw ConfigurationError(key: key.path, "must be a list of strings")
+                    }
+                    return text
+                })
         default:
             throw ConfigurationError(key: key.path, "must be \(expected(key.kind))")
         }
     }
 
-    private static func applyEnvironment(_ environment: [String: String], to values: inout [String: ConfigValue]) throws {
+    private static func applyEnvironment(_ environment: [String: String], to values: inout [String: ConfigValue]) throws
+    {
         let byName = Dictionary(uniqueKeysWithValues: ConfigurationSchema.keys.map { ($0.environmentName, $0) })
-        for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("TESSERA_") && name != "TESSERA_CONFIG" {
+        for (name, text) in environment.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix("TESSERA_") && name != "TESSERA_CONFIG" {
             guard let key = byName[name] else {
                 throw ConfigurationError(key: nil, "unknown environment variable \(name)")
             }
@@ -236,7 +253,8 @@ enum ConfigurationLoader {
             case .string, .optionalPath: node = .string(text)
             case .integer:
                 guard let number = Int(text) else {
-                    throw ConfigurationError(key: key.path, "environment variable \(name) must be a whole number, got '\(text)'")
+                    throw ConfigurationError(
+                        key: key.path, "environment variable \(name) must be a whole number, got '\(text)'")
                 }
                 node = .number(Double(number))
             case .boolean:
@@ -245,7 +263,8 @@ enum ConfigurationLoader {
                 }
                 node = .bool(text == "true")
             case .strings:
-                node = .array(text.split(separator: ",").map { .string(String($0).trimmingCharacters(in: .whitespaces)) })
+                node = .array(
+                    text.split(separator: ",").map { .string(String($0).trimmingCharacters(in: .whitespaces)) })
             }
             values[key.path] = try convert(node, for: key)
         }

@@ -40,34 +40,89 @@ enum ConfigValue: Sendable, Equatable {
 
 enum ConfigurationSchema {
     static let keys: [ConfigKey] = [
-        ConfigKey(path: "server.host", kind: .string, defaultValue: .string("127.0.0.1"), summary: "address to listen on (IPv4 or IPv6)"),
-        ConfigKey(path: "server.port", kind: .integer(0...65535), defaultValue: .integer(8080), summary: "TCP port (0 picks a free one)"),
-        ConfigKey(path: "server.event_loop_threads", kind: .integer(0...256), defaultValue: .integer(0), summary: "I/O threads; 0 means one per core"),
-        ConfigKey(path: "server.max_connections", kind: .integer(1...1_000_000), defaultValue: .integer(16384), summary: "open connections before new ones get 503"),
-        ConfigKey(path: "server.max_request_line_bytes", kind: .integer(256...1_048_576), defaultValue: .integer(8192), summary: "longest request line (414 beyond)"),
-        ConfigKey(path: "server.max_header_bytes", kind: .integer(1024...1_048_576), defaultValue: .integer(32768), summary: "largest header block (431 beyond)"),
-        ConfigKey(path: "server.max_header_count", kind: .integer(8...1000), defaultValue: .integer(100), summary: "most header fields (431 beyond)"),
-        ConfigKey(path: "server.max_body_bytes", kind: .integer(0...1_073_741_824), defaultValue: .integer(1_048_576), summary: "largest request body (413 beyond)"),
-        ConfigKey(path: "server.header_timeout_seconds", kind: .integer(1...3600), defaultValue: .integer(10), summary: "deadline to receive a whole request head (408)"),
-        ConfigKey(path: "server.body_timeout_seconds", kind: .integer(1...3600), defaultValue: .integer(30), summary: "longest pause while receiving a body (408)"),
-        ConfigKey(path: "server.idle_timeout_seconds", kind: .integer(1...86400), defaultValue: .integer(60), summary: "idle keep-alive connections close after this"),
-        ConfigKey(path: "server.shutdown_grace_seconds", kind: .integer(0...3600), defaultValue: .integer(30), summary: "time in-flight requests get on SIGTERM/SIGINT"),
-        ConfigKey(path: "server.trusted_tls_proxy", kind: .boolean, defaultValue: .boolean(false), summary: "allow plain HTTP on a non-loopback address because a TLS proxy stands in front"),
-        ConfigKey(path: "server.tls.certificate_file", kind: .optionalPath, defaultValue: .null, summary: "PEM certificate chain; enables TLS (reloaded on SIGHUP)"),
-        ConfigKey(path: "server.tls.private_key_file", kind: .optionalPath, defaultValue: .null, summary: "PEM private key for the certificate"),
-        ConfigKey(path: "store.backend", kind: .string, defaultValue: .string("sqlite"), summary: "storage backend: sqlite"),
-        ConfigKey(path: "store.sqlite.path", kind: .string, defaultValue: .string("var/tessera.sqlite3"), summary: "database file, created on first start"),
-        ConfigKey(path: "store.sqlite.busy_timeout_ms", kind: .integer(0...600_000), defaultValue: .integer(5000), summary: "how long a writer waits for another"),
-        ConfigKey(path: "store.sqlite.connections", kind: .integer(1...64), defaultValue: .integer(4), summary: "database connections (and blocking threads)"),
-        ConfigKey(path: "accounts.managed_domains", kind: .strings, defaultValue: .strings(["appleid.example.com"]), summary: "domains whose accounts Tessera manages"),
-        ConfigKey(path: "accounts.temporary_password_days", kind: .integer(1...365), defaultValue: .integer(90), summary: "lifetime of a temporary password"),
-        ConfigKey(path: "accounts.lockout_threshold", kind: .integer(1...1000), defaultValue: .integer(10), summary: "an account locks after more wrong passwords than this"),
-        ConfigKey(path: "accounts.deactivated_retention_days", kind: .integer(1...3650), defaultValue: .integer(30), summary: "deactivated local accounts are deleted after this"),
-        ConfigKey(path: "passwords.scrypt_log_n", kind: .integer(10...22), defaultValue: .integer(17), summary: "scrypt cost: N = 2^log_n (OWASP: 17)"),
-        ConfigKey(path: "passwords.scrypt_r", kind: .integer(1...32), defaultValue: .integer(8), summary: "scrypt block size (OWASP: 8)"),
-        ConfigKey(path: "passwords.scrypt_p", kind: .integer(1...16), defaultValue: .integer(1), summary: "scrypt parallelism (OWASP: 1)"),
-        ConfigKey(path: "passwords.max_concurrent_hashes", kind: .integer(1...64), defaultValue: .integer(2), summary: "scrypt runs at once (each takes 128·N·r bytes)"),
-        ConfigKey(path: "log.level", kind: .string, defaultValue: .string("info"), summary: "debug, info, notice, warning or error"),
+        ConfigKey(
+            path: "server.host", kind: .string, defaultValue: .string("127.0.0.1"),
+            summary: "address to listen on (IPv4 or IPv6)"),
+        ConfigKey(
+            path: "server.port", kind: .integer(0...65535), defaultValue: .integer(8080),
+            summary: "TCP port (0 picks a free one)"),
+        ConfigKey(
+            path: "server.event_loop_threads", kind: .integer(0...256), defaultValue: .integer(0),
+            summary: "I/O threads; 0 means one per core"),
+        ConfigKey(
+            path: "server.max_connections", kind: .integer(1...1_000_000), defaultValue: .integer(16384),
+            summary: "open connections before new ones get 503"),
+        ConfigKey(
+            path: "server.max_request_line_bytes", kind: .integer(256...1_048_576), defaultValue: .integer(8192),
+            summary: "longest request line (414 beyond)"),
+        ConfigKey(
+            path: "server.max_header_bytes", kind: .integer(1024...1_048_576), defaultValue: .integer(32768),
+            summary: "largest header block (431 beyond)"),
+        ConfigKey(
+            path: "server.max_header_count", kind: .integer(8...1000), defaultValue: .integer(100),
+            summary: "most header fields (431 beyond)"),
+        ConfigKey(
+            path: "server.max_body_bytes", kind: .integer(0...1_073_741_824), defaultValue: .integer(1_048_576),
+            summary: "largest request body (413 beyond)"),
+        ConfigKey(
+            path: "server.header_timeout_seconds", kind: .integer(1...3600), defaultValue: .integer(10),
+            summary: "deadline to receive a whole request head (408)"),
+        ConfigKey(
+            path: "server.body_timeout_seconds", kind: .integer(1...3600), defaultValue: .integer(30),
+            summary: "longest pause while receiving a body (408)"),
+        ConfigKey(
+            path: "server.idle_timeout_seconds", kind: .integer(1...86400), defaultValue: .integer(60),
+            summary: "idle keep-alive connections close after this"),
+        ConfigKey(
+            path: "server.shutdown_grace_seconds", kind: .integer(0...3600), defaultValue: .integer(30),
+            summary: "time in-flight requests get on SIGTERM/SIGINT"),
+        ConfigKey(
+            path: "server.trusted_tls_proxy", kind: .boolean, defaultValue: .boolean(false),
+            summary: "allow plain HTTP on a non-loopback address because a TLS proxy stands in front"),
+        ConfigKey(
+            path: "server.tls.certificate_file", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM certificate chain; enables TLS (reloaded on SIGHUP)"),
+        ConfigKey(
+            path: "server.tls.private_key_file", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM private key for the certificate"),
+        ConfigKey(
+            path: "store.backend", kind: .string, defaultValue: .string("sqlite"), summary: "storage backend: sqlite"),
+        ConfigKey(
+            path: "store.sqlite.path", kind: .string, defaultValue: .string("var/tessera.sqlite3"),
+            summary: "database file, created on first start"),
+        ConfigKey(
+            path: "store.sqlite.busy_timeout_ms", kind: .integer(0...600_000), defaultValue: .integer(5000),
+            summary: "how long a writer waits for another"),
+        ConfigKey(
+            path: "store.sqlite.connections", kind: .integer(1...64), defaultValue: .integer(4),
+            summary: "database connections (and blocking threads)"),
+        ConfigKey(
+            path: "accounts.managed_domains", kind: .strings, defaultValue: .strings(["appleid.example.com"]),
+            summary: "domains whose accounts Tessera manages"),
+        ConfigKey(
+            path: "accounts.temporary_password_days", kind: .integer(1...365), defaultValue: .integer(90),
+            summary: "lifetime of a temporary password"),
+        ConfigKey(
+            path: "accounts.lockout_threshold", kind: .integer(1...1000), defaultValue: .integer(10),
+            summary: "an account locks after more wrong passwords than this"),
+        ConfigKey(
+            path: "accounts.deactivated_retention_days", kind: .integer(1...3650), defaultValue: .integer(30),
+            summary: "deactivated local accounts are deleted after this"),
+        ConfigKey(
+            path: "passwords.scrypt_log_n", kind: .integer(10...22), defaultValue: .integer(17),
+            summary: "scrypt cost: N = 2^log_n (OWASP: 17)"),
+        ConfigKey(
+            path: "passwords.scrypt_r", kind: .integer(1...32), defaultValue: .integer(8),
+            summary: "scrypt block size (OWASP: 8)"),
+        ConfigKey(
+            path: "passwords.scrypt_p", kind: .integer(1...16), defaultValue: .integer(1),
+            summary: "scrypt parallelism (OWASP: 1)"),
+        ConfigKey(
+            path: "passwords.max_concurrent_hashes", kind: .integer(1...64), defaultValue: .integer(2),
+            summary: "scrypt runs at once (each takes 128·N·r bytes)"),
+        ConfigKey(
+            path: "log.level", kind: .string, defaultValue: .string("info"),
+            summary: "debug, info, notice, warning or error"),
     ]
 
     /// Section names: every proper prefix of a key path.

@@ -15,7 +15,9 @@ public struct TesseraRuntime: Sendable {
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
-    public static func open(_ configuration: TesseraConfiguration, logSink: LogSink = .standardError) throws -> TesseraRuntime {
+    public static func open(_ configuration: TesseraConfiguration, logSink: LogSink = .standardError) throws
+        -> TesseraRuntime
+    {
         let level = LogLevel(name: configuration.logLevel) ?? .info
         let logger = Logger(minimumLevel: level, sink: logSink)
         let store = try SQLiteStore(
@@ -24,12 +26,14 @@ public struct TesseraRuntime: Sendable {
         let parameters: ScryptParameters
         do {
             parameters = try ScryptParameters(
-                logN: configuration.passwords.scryptLogN, r: configuration.passwords.scryptR, p: configuration.passwords.scryptP)
+                logN: configuration.passwords.scryptLogN, r: configuration.passwords.scryptR,
+                p: configuration.passwords.scryptP)
         } catch {
             throw ConfigurationError(key: "passwords", error.message)
         }
         let hasher = ScryptPasswordHashing(
-            hasher: PasswordHasher(parameters: parameters, maxConcurrentHashes: configuration.passwords.maxConcurrentHashes))
+            hasher: PasswordHasher(
+                parameters: parameters, maxConcurrentHashes: configuration.passwords.maxConcurrentHashes))
         let sha256Hex: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
         return TesseraRuntime(
             configuration: configuration, store: store,

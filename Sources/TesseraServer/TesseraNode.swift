@@ -31,10 +31,14 @@ public final class TesseraNode: Sendable {
                 logger.info(
                     "request",
                     [
-                        "request_id": .string(entry.requestID), "method": .string(entry.method), "path": .string(entry.path),
+                        "request_id": .string(entry.requestID), "method": .string(entry.method),
+                        "path": .string(entry.path),
                         "route": .string(entry.route), "status": .int(entry.status),
-                        "duration_ms": .double(Double(entry.duration.components.attoseconds) / 1e15 + Double(entry.duration.components.seconds) * 1000),
-                        "bytes_in": .int(entry.bytesIn), "bytes_out": .int(entry.bytesOut), "remote": .string(entry.remoteAddress),
+                        "duration_ms": .double(
+                            Double(entry.duration.components.attoseconds) / 1e15 + Double(
+                                entry.duration.components.seconds) * 1000),
+                        "bytes_in": .int(entry.bytesIn), "bytes_out": .int(entry.bytesOut),
+                        "remote": .string(entry.remoteAddress),
                     ])
             })
     }
@@ -43,7 +47,9 @@ public final class TesseraNode: Sendable {
         var configuration = HTTPServerConfiguration()
         configuration.host = server.host
         configuration.port = server.port
-        configuration.eventLoopThreads = server.eventLoopThreads == 0 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : server.eventLoopThreads
+        configuration.eventLoopThreads =
+            server.eventLoopThreads == 0
+            ? max(1, ProcessInfo.processInfo.activeProcessorCount) : server.eventLoopThreads
         configuration.maxConnections = server.maxConnections
         configuration.maxRequestLineBytes = server.maxRequestLineBytes
         configuration.maxHeaderBytes = server.maxHeaderBytes
@@ -66,8 +72,10 @@ public final class TesseraNode: Sendable {
         let server = runtime.configuration.server
         runtime.logger.notice(
             "listening",
-            ["host": .string(server.host), "port": .int(port), "tls": .bool(server.tlsCertificateFile != nil),
-             "store": .string(runtime.configuration.sqlite.path)])
+            [
+                "host": .string(server.host), "port": .int(port), "tls": .bool(server.tlsCertificateFile != nil),
+                "store": .string(runtime.configuration.sqlite.path),
+            ])
         return port
     }
 
@@ -80,7 +88,8 @@ public final class TesseraNode: Sendable {
                 do {
                     let purged = try await runtime.accounts.purgeExpiredDeactivated()
                     if !purged.isEmpty {
-                        runtime.logger.notice("retention purge deleted deactivated accounts", ["count": .int(purged.count)])
+                        runtime.logger.notice(
+                            "retention purge deleted deactivated accounts", ["count": .int(purged.count)])
                     }
                 } catch {
                     runtime.logger.error("retention purge failed", ["error": .string(String(describing: error))])
@@ -120,7 +129,9 @@ public final class TesseraNode: Sendable {
                 try http.reloadTLS()
                 runtime.logger.notice("SIGHUP: TLS certificate and key reloaded")
             } catch {
-                runtime.logger.error("SIGHUP: TLS reload failed; keeping the previous certificate", ["error": .string(String(describing: error))])
+                runtime.logger.error(
+                    "SIGHUP: TLS reload failed; keeping the previous certificate",
+                    ["error": .string(String(describing: error))])
             }
         }
         hangup.resume()
@@ -129,11 +140,14 @@ public final class TesseraNode: Sendable {
     }
 
     private func announceFirstAdministratorIfNeeded() async {
-        let administrators = try? await runtime.store.read { try $0.accounts(matching: AccountQuery(role: .administrator, limit: 1)) }
+        let administrators = try? await runtime.store.read {
+            try $0.accounts(matching: AccountQuery(role: .administrator, limit: 1))
+        }
         if administrators?.isEmpty == true {
             let domain = runtime.configuration.accountPolicy.managedDomains.names.first ?? "appleid.example.com"
             runtime.logger.notice(
-                "no administrator yet: create one with `tessera accounts create --managed-id admin@\(domain) --given-name Ada --family-name Admin --role administrator`")
+                "no administrator yet: create one with `tessera accounts create --managed-id admin@\(domain) --given-name Ada --family-name Admin --role administrator`"
+            )
         }
     }
 }
@@ -150,8 +164,11 @@ enum Routes {
                 try await runtime.store.checkReachable()
                 return .json(200, Array(#"{"status":"ready"}"#.utf8))
             } catch {
-                runtime.logger.warning("readiness check failed", ["request_id": .string(request.requestID), "error": .string(String(describing: error))])
-                var response = HTTPResponse.json(503, Array(#"{"status":"unavailable","reason":"store unreachable"}"#.utf8))
+                runtime.logger.warning(
+                    "readiness check failed",
+                    ["request_id": .string(request.requestID), "error": .string(String(describing: error))])
+                var response = HTTPResponse.json(
+                    503, Array(#"{"status":"unavailable","reason":"store unreachable"}"#.utf8))
                 response.headers.set("Retry-After", "5")
                 return response
             }

@@ -53,6 +53,6 @@ enum SQLiteMigrations {
                     previous_hash TEXT NOT NULL,
                     hash TEXT NOT NULL
                 );
-                """),
+                """)
     ]
 }

@@ -1,10 +1,11 @@
 import CSQLite
+import Foundation
+import Synchronization
 import TesseraCore
 import TesseraPlatform
-import Synchronization
-import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The embedded default store: one SQLite file in WAL mode.
@@ -24,7 +25,9 @@ public final class SQLiteStore: Store {
     public init(path: String, busyTimeout: Duration = .seconds(5), connections: Int = 4) throws {
         self.path = path
         try Self.prepareDirectory(for: path)
-        let milliseconds = Int32(clamping: busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            clamping: busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        )
         var opened: [SQLiteConnectionBox] = []
         for _ in 0..<max(1, connections) {
             opened.append(SQLiteConnectionBox(try SQLiteConnection(path: path, busyTimeoutMilliseconds: milliseconds)))
@@ -67,7 +70,9 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func withConnection<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(_ work: @escaping @Sendable (SQLiteConnection) throws -> T) async throws
+        -> T
+    {
         try await pool.run { [self] in
             // As many connections as pool threads: one is always free here.
             guard let box = self.idle.withLock({ $0.popLast() }) else {
@@ -92,7 +97,8 @@ public final class SQLiteStore: Store {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw StoreError(.unavailable, "cannot create database directory \(directory): \(error.localizedDescription)")
+            throw StoreError(
+                .unavailable, "cannot create database directory \(directory): \(error.localizedDescription)")
         }
     }
 
@@ -102,11 +108,16 @@ public final class SQLiteStore: Store {
         try connection.execute("BEGIN IMMEDIATE")
         do {
             try connection.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
-            let current = try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") { Int($0.int(0)) }.first ?? 0
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            let current =
+                try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") { Int($0.int(0)) }.first
+                ?? 0
             guard current <= schemaVersion else {
                 throw StoreError(
-                    .schema, "database schema version \(current) is newer than this tessera build knows (\(schemaVersion)); upgrade tessera")
+                    .schema,
+                    "database schema version \(current) is newer than this tessera build knows (\(schemaVersion)); upgrade tessera"
+                )
             }
             for migration in SQLiteMigrations.all where migration.version > current {
                 try connection.executeScript(migration.sql)

@@ -1,8 +1,9 @@
 import TesseraCore
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Queries and changes inside one SQLite transaction. Parameterised SQL only.
@@ -17,12 +18,16 @@ struct SQLiteTransaction: StoreTransaction {
         """
 
     func account(id: String) throws -> Account? {
-        try connection.query("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?", [.text(id)], Self.account).first
+        try connection.query("SELECT \(Self.accountColumns) FROM accounts WHERE id = ?", [.text(id)], Self.account)
+            .first
     }
 
     func account(managedID: ManagedAccountID) throws -> Account? {
-        try connection.query("SELECT \(Self.accountColumns) FROM accounts WHERE managed_id = ?", [.text(managedID.rawValue)], Self.account)
-            .first
+        try connection.query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE managed_id = ?", [.text(managedID.rawValue)],
+            Self.account
+        )
+        .first
     }
 
     func accounts(matching query: AccountQuery) throws -> [Account] {
@@ -88,7 +93,10 @@ struct SQLiteTransaction: StoreTransaction {
             WHERE id = ? AND version = ?
             """,
             [.text(account.managedID.rawValue)] + Self.mutableValues(account)
-                + [.date(account.updatedAt), .optionalDate(account.deactivatedAt), .text(account.id), .integer(Int64(expectedVersion))])
+                + [
+                    .date(account.updatedAt), .optionalDate(account.deactivatedAt), .text(account.id),
+                    .integer(Int64(expectedVersion)),
+                ])
         if connection.changes == 0 {
             let exists = try connection.query("SELECT 1 FROM accounts WHERE id = ?", [.text(account.id)]) { $0.int(0) }
             throw exists.isEmpty
@@ -107,7 +115,9 @@ struct SQLiteTransaction: StoreTransaction {
     }
 
     func lastAuditEntry() throws -> AuditEntry? {
-        try connection.query("SELECT \(Self.auditColumns) FROM audit_log ORDER BY sequence DESC LIMIT 1", [], Self.auditEntry).first
+        try connection.query(
+            "SELECT \(Self.auditColumns) FROM audit_log ORDER BY sequence DESC LIMIT 1", [], Self.auditEntry
+        ).first
     }
 
     func auditEntries(from sequence: Int64, limit: Int) throws -> [AuditEntry] {
@@ -117,7 +127,9 @@ struct SQLiteTransaction: StoreTransaction {
     }
 
     func auditEntry(sequence: Int64) throws -> AuditEntry? {
-        try connection.query("SELECT \(Self.auditColumns) FROM audit_log WHERE sequence = ?", [.integer(sequence)], Self.auditEntry).first
+        try connection.query(
+            "SELECT \(Self.auditColumns) FROM audit_log WHERE sequence = ?", [.integer(sequence)], Self.auditEntry
+        ).first
     }
 
     func append(_ entry: AuditEntry) throws {
@@ -128,7 +140,8 @@ struct SQLiteTransaction: StoreTransaction {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .integer(entry.sequence), .date(entry.at), .text(entry.actor), .text(entry.action), .text(entry.targetType),
+                .integer(entry.sequence), .date(entry.at), .text(entry.actor), .text(entry.action),
+                .text(entry.targetType),
                 .text(entry.targetID), .text(entry.targetName), .optional(entry.before), .optional(entry.after),
                 .text(entry.previousHash), .text(entry.hash),
             ])
@@ -139,11 +152,13 @@ struct SQLiteTransaction: StoreTransaction {
     /// Columns from given_name to locked_at, then version, in table order.
     private static func mutableValues(_ account: Account) -> [SQLiteValue] {
         [
-            .text(account.givenName), .text(account.familyName), .optional(account.email), .optional(account.employeeNumber),
+            .text(account.givenName), .text(account.familyName), .optional(account.email),
+            .optional(account.employeeNumber),
             .optional(account.department), .text(account.source.rawValue), .optional(account.externalID),
             .text(account.state.rawValue), .optional(account.credential?.hash),
             .integer(account.credential?.isTemporary == true ? 1 : 0), .optionalDate(account.credential?.expiresAt),
-            .integer(Int64(account.failedLoginCount)), .optionalDate(account.lockedAt), .integer(Int64(account.version)),
+            .integer(Int64(account.failedLoginCount)), .optionalDate(account.lockedAt),
+            .integer(Int64(account.version)),
         ]
     }
 
@@ -181,7 +196,8 @@ struct SQLiteTransaction: StoreTransaction {
         return AuditEntry(
             sequence: row.int(0), at: at, actor: try row.requiredText(2), action: try row.requiredText(3),
             targetType: try row.requiredText(4), targetID: try row.requiredText(5), targetName: try row.requiredText(6),
-            before: row.text(7), after: row.text(8), previousHash: try row.requiredText(9), hash: try row.requiredText(10))
+            before: row.text(7), after: row.text(8), previousHash: try row.requiredText(9),
+            hash: try row.requiredText(10))
     }
 
     private static func escapeLike(_ text: String) -> String {

@@ -1,8 +1,9 @@
 public import TesseraCore
+
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// Persistence for every service. A backend (SQLite now, PostgreSQL next) implements it; services

@@ -31,7 +31,8 @@ import Testing
         #expect(PQlibVersion() >= 150000)
         // Port 1 on loopback is closed: the connection must fail cleanly, not hang or crash.
         let connection = try #require(
-            PQconnectdb("host=127.0.0.1 port=1 dbname=none user=none connect_timeout=5 sslmode=disable gssencmode=disable"))
+            PQconnectdb(
+                "host=127.0.0.1 port=1 dbname=none user=none connect_timeout=5 sslmode=disable gssencmode=disable"))
         defer { PQfinish(connection) }
         #expect(PQstatus(connection) == CONNECTION_BAD)
         let message = String(cString: PQerrorMessage(connection))

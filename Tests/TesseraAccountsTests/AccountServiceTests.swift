@@ -1,9 +1,9 @@
 import CSQLite
 import Foundation
-import Testing
 import TesseraAccounts
 import TesseraCore
 import TesseraStore
+import Testing
 
 @Suite struct AccountServiceTests {
     @Test func createsLocalAccountsWithATemporaryPassword() async throws {
@@ -49,21 +49,29 @@ import TesseraStore
         try await fixture.create("admin", roles: ["administrator"])
         let pm = try await fixture.actor("pm")
         let staffer = try await fixture.actor("staffer")
-        let draft = NewAccount(managedID: "new@appleid.example.com", givenName: "N", familyName: "E", roles: ["administrator"])
-        await #expect { try await fixture.service.create(draft, by: pm) } throws: { ($0 as? CoreError)?.kind == .notPermitted }
+        let draft = NewAccount(
+            managedID: "new@appleid.example.com", givenName: "N", familyName: "E", roles: ["administrator"])
+        await #expect { try await fixture.service.create(draft, by: pm) } throws: {
+            ($0 as? CoreError)?.kind == .notPermitted
+        }
         var staffDraft = draft
         staffDraft.roles = ["staff"]
-        await #expect { try await fixture.service.create(staffDraft, by: staffer) } throws: { ($0 as? CoreError)?.kind == .notPermitted }
+        await #expect { try await fixture.service.create(staffDraft, by: staffer) } throws: {
+            ($0 as? CoreError)?.kind == .notPermitted
+        }
         _ = try await fixture.service.create(staffDraft, by: pm)
         await #expect { try await fixture.service.deactivate("admin@appleid.example.com", by: pm) } throws: {
             ($0 as? CoreError)?.kind == .notPermitted
         }
-        await #expect { try await fixture.service.update("staffer@appleid.example.com", AccountChanges(roles: ["administrator"]), by: pm) }
-            throws: { ($0 as? CoreError)?.kind == .notPermitted }
+        await #expect {
+            try await fixture.service.update(
+                "staffer@appleid.example.com", AccountChanges(roles: ["administrator"]), by: pm)
+        } throws: { ($0 as? CoreError)?.kind == .notPermitted }
         // Listing shows only the accounts an actor governs, and itself.
         let seenByPM = try await fixture.service.accounts(matching: AccountQuery(), by: pm).map(\.managedID.localPart)
         #expect(seenByPM == ["new", "pm", "staffer"])
-        let seenByStaff = try await fixture.service.accounts(matching: AccountQuery(), by: staffer).map(\.managedID.localPart)
+        let seenByStaff = try await fixture.service.accounts(matching: AccountQuery(), by: staffer).map(
+            \.managedID.localPart)
         #expect(seenByStaff == ["staffer"])
         await #expect { try await fixture.audit.verify(by: pm) } throws: { ($0 as? CoreError)?.kind == .notPermitted }
         // An account may not deactivate itself.
@@ -77,25 +85,42 @@ import TesseraStore
         defer { fixture.remove() }
         let jane = try await fixture.create("jane").account
         let updated = try await fixture.service.update(
-            "jane@appleid.example.com", AccountChanges(givenName: "Janet", email: "janet@example.com", roles: ["content-manager"]), by: Fixture.root)
-        #expect(updated.givenName == "Janet" && updated.email == "janet@example.com" && updated.roles == [.contentManager])
+            "jane@appleid.example.com",
+            AccountChanges(givenName: "Janet", email: "janet@example.com", roles: ["content-manager"]), by: Fixture.root
+        )
+        #expect(
+            updated.givenName == "Janet" && updated.email == "janet@example.com" && updated.roles == [.contentManager])
         #expect(updated.version == jane.version + 1)
-        let cleared = try await fixture.service.update("jane@appleid.example.com", AccountChanges(email: ""), by: Fixture.root)
+        let cleared = try await fixture.service.update(
+            "jane@appleid.example.com", AccountChanges(email: ""), by: Fixture.root)
         #expect(cleared.email == nil)
-        await #expect { try await fixture.service.update("jane@appleid.example.com", AccountChanges(givenName: "X"), expectedVersion: jane.version, by: Fixture.root) }
-            throws: { ($0 as? CoreError)?.code == "account.version" }
-        await #expect { try await fixture.service.update("jane@appleid.example.com", AccountChanges(), by: Fixture.root) } throws: {
+        await #expect {
+            try await fixture.service.update(
+                "jane@appleid.example.com", AccountChanges(givenName: "X"), expectedVersion: jane.version,
+                by: Fixture.root)
+        } throws: { ($0 as? CoreError)?.code == "account.version" }
+        await #expect {
+            try await fixture.service.update("jane@appleid.example.com", AccountChanges(), by: Fixture.root)
+        } throws: {
             ($0 as? CoreError)?.code == "account.no_changes"
         }
-        await #expect { try await fixture.service.update("jane@appleid.example.com", AccountChanges(givenName: "  "), by: Fixture.root) } throws: {
+        await #expect {
+            try await fixture.service.update(
+                "jane@appleid.example.com", AccountChanges(givenName: "  "), by: Fixture.root)
+        } throws: {
             ($0 as? CoreError)?.kind == .invalidInput
         }
         try await fixture.create("synced", source: "scim")
-        await #expect { try await fixture.service.update("synced@appleid.example.com", AccountChanges(familyName: "X"), by: Fixture.root) }
-            throws: { ($0 as? CoreError)?.code == "account.directory_owned" }
-        _ = try await fixture.service.update("synced@appleid.example.com", AccountChanges(roles: ["content-manager"]), by: Fixture.root)
-        await #expect { try await fixture.service.update("nobody@appleid.example.com", AccountChanges(givenName: "X"), by: Fixture.root) }
-            throws: { ($0 as? CoreError)?.kind == .notFound }
+        await #expect {
+            try await fixture.service.update(
+                "synced@appleid.example.com", AccountChanges(familyName: "X"), by: Fixture.root)
+        } throws: { ($0 as? CoreError)?.code == "account.directory_owned" }
+        _ = try await fixture.service.update(
+            "synced@appleid.example.com", AccountChanges(roles: ["content-manager"]), by: Fixture.root)
+        await #expect {
+            try await fixture.service.update(
+                "nobody@appleid.example.com", AccountChanges(givenName: "X"), by: Fixture.root)
+        } throws: { ($0 as? CoreError)?.kind == .notFound }
     }
 
     @Test func lifecycleFromCreateToDelete() async throws {
@@ -103,14 +128,21 @@ import TesseraStore
         defer { fixture.remove() }
         try await fixture.create("jane")
         let id = "jane@appleid.example.com"
-        await #expect { try await fixture.service.delete(id, by: Fixture.root) } throws: { ($0 as? CoreError)?.code == "account.delete_active" }
+        await #expect { try await fixture.service.delete(id, by: Fixture.root) } throws: {
+            ($0 as? CoreError)?.code == "account.delete_active"
+        }
         #expect(try await fixture.service.deactivate(id, by: Fixture.root).state == .deactivated)
         #expect(try await fixture.service.reactivate(id, by: Fixture.root).state == .active)
         _ = try await fixture.service.deactivate(id, by: Fixture.root)
         try await fixture.service.delete(id, by: Fixture.root)
-        await #expect { try await fixture.service.account(id, by: Fixture.root) } throws: { ($0 as? CoreError)?.kind == .notFound }
+        await #expect { try await fixture.service.account(id, by: Fixture.root) } throws: {
+            ($0 as? CoreError)?.kind == .notFound
+        }
         let actions = try await fixture.audit.entries(by: Fixture.root).map(\.action)
-        #expect(actions == ["account.create", "account.deactivate", "account.reactivate", "account.deactivate", "account.delete"])
+        #expect(
+            actions == [
+                "account.create", "account.deactivate", "account.reactivate", "account.deactivate", "account.delete",
+            ])
         #expect(try await fixture.audit.verify(by: Fixture.root).failure == nil)
     }
 
@@ -131,7 +163,9 @@ import TesseraStore
             Issue.record("a permanent password signs in")
             return
         }
-        await #expect { try await fixture.service.signIn(id, password: temporary) } throws: { ($0 as? CoreError)?.kind == .unauthenticated }
+        await #expect { try await fixture.service.signIn(id, password: temporary) } throws: {
+            ($0 as? CoreError)?.kind == .unauthenticated
+        }
         await #expect { try await fixture.service.signIn("ghost@appleid.example.com", password: "whatever") } throws: {
             ($0 as? CoreError)?.code == "sign_in.failed"
         }
@@ -156,7 +190,9 @@ import TesseraStore
             await #expect(throws: CoreError.self) { try await fixture.service.signIn(id, password: "wrong password!") }
         }
         #expect(try await fixture.service.account(id, by: Fixture.root).isLocked)
-        await #expect { try await fixture.service.signIn(id, password: temporary) } throws: { ($0 as? CoreError)?.code == "sign_in.locked" }
+        await #expect { try await fixture.service.signIn(id, password: temporary) } throws: {
+            ($0 as? CoreError)?.code == "sign_in.locked"
+        }
         #expect(try await fixture.service.unlock(id, by: Fixture.root).isLocked == false)
         _ = try await fixture.service.signIn(id, password: temporary)
         let actions = try await fixture.audit.entries(by: Fixture.root).map(\.action)
@@ -170,10 +206,14 @@ import TesseraStore
         let reset = try await fixture.service.resetPassword("jane@appleid.example.com", by: Fixture.root)
         let second = try #require(reset.temporaryPassword)
         #expect(first != second)
-        await #expect(throws: CoreError.self) { try await fixture.service.signIn("jane@appleid.example.com", password: first) }
+        await #expect(throws: CoreError.self) {
+            try await fixture.service.signIn("jane@appleid.example.com", password: first)
+        }
         _ = try await fixture.service.signIn("jane@appleid.example.com", password: second)
         try await fixture.create("synced", source: "ldap")
-        await #expect { try await fixture.service.resetPassword("synced@appleid.example.com", by: Fixture.root) } throws: {
+        await #expect {
+            try await fixture.service.resetPassword("synced@appleid.example.com", by: Fixture.root)
+        } throws: {
             ($0 as? CoreError)?.code == "account.no_local_password"
         }
     }
@@ -187,7 +227,10 @@ import TesseraStore
         let account = try await stronger.account("jane@appleid.example.com", by: Fixture.root)
         #expect(account.credential?.hash.hasPrefix("$scrypt$ln=11,") == true)
         _ = try await stronger.signIn("jane@appleid.example.com", password: temporary)
-        #expect(try await fixture.audit.entries(by: Fixture.root).map(\.action) == ["account.create", "account.password_rehash"])
+        #expect(
+            try await fixture.audit.entries(by: Fixture.root).map(\.action) == [
+                "account.create", "account.password_rehash",
+            ])
     }
 
     @Test func deactivatedLocalAccountsArePurgedAfterRetention() async throws {
@@ -201,7 +244,9 @@ import TesseraStore
         #expect(try await fixture.service.purgeExpiredDeactivated().isEmpty)
         fixture.clock.advance(days: 1)
         #expect(try await fixture.service.purgeExpiredDeactivated().map(\.rawValue) == ["old@appleid.example.com"])
-        #expect(try await fixture.service.accounts(matching: AccountQuery(), by: Fixture.root).map(\.managedID.localPart) == ["synced"])
+        #expect(
+            try await fixture.service.accounts(matching: AccountQuery(), by: Fixture.root).map(\.managedID.localPart)
+                == ["synced"])
         #expect(try await fixture.audit.entries(by: Fixture.root).last?.actor == "system:retention")
     }
 
@@ -216,7 +261,9 @@ import TesseraStore
                 let service = index.isMultiple(of: 2) ? fixture.service : otherService
                 group.addTask {
                     _ = try await service.create(
-                        NewAccount(managedID: "user\(index)@appleid.example.com", givenName: "U", familyName: "\(index)"), by: Fixture.root)
+                        NewAccount(
+                            managedID: "user\(index)@appleid.example.com", givenName: "U", familyName: "\(index)"),
+                        by: Fixture.root)
                 }
             }
             try await group.waitForAll()
@@ -232,7 +279,9 @@ import TesseraStore
         for name in ["a", "b", "c"] { try await fixture.create(name) }
         var db: OpaquePointer?
         #expect(sqlite3_open(fixture.directory + "/tessera.sqlite3", &db) == SQLITE_OK)
-        #expect(sqlite3_exec(db, "UPDATE audit_log SET actor = 'operator:mallory' WHERE sequence = 2", nil, nil, nil) == SQLITE_OK)
+        #expect(
+            sqlite3_exec(db, "UPDATE audit_log SET actor = 'operator:mallory' WHERE sequence = 2", nil, nil, nil)
+                == SQLITE_OK)
         sqlite3_close(db)
         let verification = try await fixture.audit.verify(by: Fixture.root)
         #expect(verification.failure?.sequence == 2)

@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import TesseraAccounts
 import TesseraCore
 import TesseraStore
+import Testing
 
 @Suite struct AccountCSVTests {
     @Test func parsesQuotedFieldsAndLineNumbers() throws {
-        let text = "\u{FEFF}managed_id,given_name,family_name,department,roles\r\n"
+        let text =
+            "\u{FEFF}managed_id,given_name,family_name,department,roles\r\n"
             + "jane@appleid.example.com,Jane,Doe,\"Sales, EMEA\",staff;content-manager\r\n"
             + "\n"
             + "joe@appleid.example.com,\"Jo\"\"e\",\"Multi\nLine\",,\n"
@@ -32,7 +33,10 @@ import TesseraStore
     }
 
     @Test func reportsMalformedRows() {
-        #expect { try AccountCSV.parse("managed_id,given_name,family_name\na@appleid.example.com,A\nb@appleid.example.com,B,C,D\n") } throws: {
+        #expect {
+            try AccountCSV.parse(
+                "managed_id,given_name,family_name\na@appleid.example.com,A\nb@appleid.example.com,B,C,D\n")
+        } throws: {
             ($0 as? ImportError)?.rows.map(\.line) == [2, 3]
         }
         #expect { try AccountCSV.parse("managed_id,given_name,family_name\n\"a,b,c\n") } throws: {
@@ -46,7 +50,8 @@ import TesseraStore
     @Test func importsEveryRowOrNone() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let bad = try AccountCSV.parse("""
+        let bad = try AccountCSV.parse(
+            """
             managed_id,given_name,family_name,roles
             good@appleid.example.com,Good,Row,staff
             bad id@appleid.example.com,Bad,Row,staff
@@ -62,7 +67,8 @@ import TesseraStore
         #expect(try await fixture.service.accounts(matching: AccountQuery(), by: Fixture.root).isEmpty)
 
         try await fixture.create("taken")
-        let clash = try AccountCSV.parse("managed_id,given_name,family_name\nnew@appleid.example.com,N,E\ntaken@appleid.example.com,T,K\n")
+        let clash = try AccountCSV.parse(
+            "managed_id,given_name,family_name\nnew@appleid.example.com,N,E\ntaken@appleid.example.com,T,K\n")
         await #expect { try await fixture.service.importAccounts(clash, by: Fixture.root) } throws: {
             ($0 as? ImportError)?.rows == [ImportRowError(line: 3, message: "taken@appleid.example.com already exists")]
         }
@@ -72,11 +78,14 @@ import TesseraStore
     @Test func importCreatesAndAuditsEachAccount() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let rows = try AccountCSV.parse((0..<5).reduce("managed_id,given_name,family_name,roles\n") { text, index in
-            text + "user\(index)@appleid.example.com,User,\(index),staff\n"
-        })
+        let rows = try AccountCSV.parse(
+            (0..<5).reduce("managed_id,given_name,family_name,roles\n") { text, index in
+                text + "user\(index)@appleid.example.com,User,\(index),staff\n"
+            })
         let seen = ProgressLog()
-        let issued = try await fixture.service.importAccounts(rows, by: Fixture.root) { done, total in seen.append(done, total) }
+        let issued = try await fixture.service.importAccounts(rows, by: Fixture.root) { done, total in
+            seen.append(done, total)
+        }
         #expect(issued.count == 5)
         #expect(Set(issued.compactMap(\.temporaryPassword)).count == 5)
         #expect(seen.values.last?.0 == 5 && seen.values.last?.1 == 5)

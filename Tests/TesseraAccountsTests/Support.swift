@@ -51,7 +51,8 @@ struct Fixture {
 
     static func service(store: any Store, clock: TestClock, logN: Int, policy: AccountPolicy) -> AccountService {
         AccountService(
-            store: store, policy: policy, hasher: TestHasher(logN: logN), generateTemporaryPassword: { TemporaryPassword.generate() },
+            store: store, policy: policy, hasher: TestHasher(logN: logN),
+            generateTemporaryPassword: { TemporaryPassword.generate() },
             sha256Hex: { SHA256.hexDigest($0) }, now: { clock.now })
     }
 
@@ -60,7 +61,9 @@ struct Fixture {
     @discardableResult
     func create(_ local: String, roles: [String] = [], source: String = "local") async throws -> IssuedAccount {
         try await service.create(
-            NewAccount(managedID: "\(local)@appleid.example.com", givenName: "Given", familyName: "Family", roles: roles, source: source),
+            NewAccount(
+                managedID: "\(local)@appleid.example.com", givenName: "Given", familyName: "Family", roles: roles,
+                source: source),
             by: Self.root)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TesseraCLI
 
 /// Runs `tessera` in-process against a scratch configuration and database.
@@ -38,7 +39,8 @@ final class CLIHarness: Sendable {
         let console = Console(
             out: { text in out.withLock { $0 += text + "\n" } }, err: { text in err.withLock { $0 += text + "\n" } },
             errRaw: { text in err.withLock { $0 += text } }, interactive: false)
-        let status = await TesseraCLI.run(arguments, console: console, environment: ["TESSERA_CONFIG": configPath].merging(environment) { $1 })
+        let status = await TesseraCLI.run(
+            arguments, console: console, environment: ["TESSERA_CONFIG": configPath].merging(environment) { $1 })
         return Result(status: status, out: out.withLock { $0 }, err: err.withLock { $0 })
     }
 
@@ -63,7 +65,9 @@ final class CLIHarness: Sendable {
         #expect(help.status == 0 && help.out.contains("--given-name TEXT") && help.out.contains("--config PATH"))
         let typo = await cli.run(["accounts", "create", "--given-nam", "J"])
         #expect(typo.status == 64 && typo.err.contains("did you mean '--given-name'"))
-        let missing = await cli.run(["accounts", "create", "--managed-id", "a@appleid.example.com", "--given-name", "A"])
+        let missing = await cli.run([
+            "accounts", "create", "--managed-id", "a@appleid.example.com", "--given-name", "A",
+        ])
         #expect(missing.status == 64 && missing.err.contains("--family-name"))
         let twice = await cli.run(["accounts", "show", "a@appleid.example.com", "b@appleid.example.com"])
         #expect(twice.status == 64)
@@ -76,7 +80,8 @@ final class CLIHarness: Sendable {
     @Test func createListShowDeactivateDelete() async throws {
         let cli = try CLIHarness()
         let created = await cli.run([
-            "accounts", "create", "--managed-id", "Jane@AppleID.example.com", "--given-name", "Jane", "--family-name", "Doe",
+            "accounts", "create", "--managed-id", "Jane@AppleID.example.com", "--given-name", "Jane", "--family-name",
+            "Doe",
             "--email", "jane@example.com", "--role", "staff", "--role", "content-manager", "--json",
         ])
         #expect(created.status == 0, "\(created.err)")
@@ -86,12 +91,18 @@ final class CLIHarness: Sendable {
         #expect(json["roles"] as? [String] == ["content-manager", "staff"])
         #expect(json["password_temporary"] as? Bool == true)
 
-        let human = await cli.run(["accounts", "create", "--managed-id", "joe@appleid.example.com", "--given-name", "Joe", "--family-name", "Bloggs"])
+        let human = await cli.run([
+            "accounts", "create", "--managed-id", "joe@appleid.example.com", "--given-name", "Joe", "--family-name",
+            "Bloggs",
+        ])
         #expect(human.status == 0 && human.out.contains("Temporary password: "))
 
         let list = await cli.run(["accounts", "list"])
-        #expect(list.status == 0 && list.out.contains("jane@appleid.example.com") && list.out.contains("joe@appleid.example.com"))
-        let listed = try #require(await cli.run(["accounts", "list", "--role", "content-manager", "--json"]).json as? [[String: Any]])
+        #expect(
+            list.status == 0 && list.out.contains("jane@appleid.example.com")
+                && list.out.contains("joe@appleid.example.com"))
+        let listed = try #require(
+            await cli.run(["accounts", "list", "--role", "content-manager", "--json"]).json as? [[String: Any]])
         #expect(listed.map { $0["managed_id"] as? String } == ["jane@appleid.example.com"])
         #expect(listed.first?["temporary_password"] == nil)
 
@@ -112,37 +123,59 @@ final class CLIHarness: Sendable {
 
         let audit = await cli.run(["audit", "list", "--json"])
         let actions = (audit.json as? [[String: Any]])?.compactMap { $0["action"] as? String }
-        #expect(actions == ["account.create", "account.create", "account.deactivate", "account.delete", "account.update", "account.reset_password"])
+        #expect(
+            actions == [
+                "account.create", "account.create", "account.deactivate", "account.delete", "account.update",
+                "account.reset_password",
+            ])
         let verify = await cli.run(["audit", "verify"])
         #expect(verify.status == 0 && verify.out.contains("intact: 6 entries"))
     }
 
     @Test func badInputExitStatuses() async throws {
         let cli = try CLIHarness()
-        let bad = await cli.run(["accounts", "create", "--managed-id", "jane@gmail.com", "--given-name", "J", "--family-name", "D"])
+        let bad = await cli.run([
+            "accounts", "create", "--managed-id", "jane@gmail.com", "--given-name", "J", "--family-name", "D",
+        ])
         #expect(bad.status == 65 && bad.err.contains("not a managed domain"))
-        let role = await cli.run(["accounts", "create", "--managed-id", "j@appleid.example.com", "--given-name", "J", "--family-name", "D", "--role", "boss"])
+        let role = await cli.run([
+            "accounts", "create", "--managed-id", "j@appleid.example.com", "--given-name", "J", "--family-name", "D",
+            "--role", "boss",
+        ])
         #expect(role.status == 65 && role.err.contains("unknown role 'boss'"))
-        _ = await cli.run(["accounts", "create", "--managed-id", "j@appleid.example.com", "--given-name", "J", "--family-name", "D"])
-        let duplicate = await cli.run(["accounts", "create", "--managed-id", "J@appleid.example.com", "--given-name", "J", "--family-name", "D"])
+        _ = await cli.run([
+            "accounts", "create", "--managed-id", "j@appleid.example.com", "--given-name", "J", "--family-name", "D",
+        ])
+        let duplicate = await cli.run([
+            "accounts", "create", "--managed-id", "J@appleid.example.com", "--given-name", "J", "--family-name", "D",
+        ])
         #expect(duplicate.status == 73)
         #expect(await cli.run(["accounts", "list", "--state", "sleeping"]).status == 65)
     }
 
     @Test func actingAsAnAccountAppliesItsRole() async throws {
         let cli = try CLIHarness()
-        _ = await cli.run(["accounts", "create", "--managed-id", "pm@appleid.example.com", "--given-name", "P", "--family-name", "M", "--role", "people-manager"])
-        _ = await cli.run(["accounts", "create", "--managed-id", "staff@appleid.example.com", "--given-name", "S", "--family-name", "T"])
+        _ = await cli.run([
+            "accounts", "create", "--managed-id", "pm@appleid.example.com", "--given-name", "P", "--family-name", "M",
+            "--role", "people-manager",
+        ])
+        _ = await cli.run([
+            "accounts", "create", "--managed-id", "staff@appleid.example.com", "--given-name", "S", "--family-name",
+            "T",
+        ])
         let denied = await cli.run([
             "accounts", "create", "--managed-id", "a@appleid.example.com", "--given-name", "A", "--family-name", "B",
             "--role", "administrator", "--as", "pm@appleid.example.com",
         ])
         #expect(denied.status == 77)
         let allowed = await cli.run([
-            "accounts", "create", "--managed-id", "s2@appleid.example.com", "--given-name", "A", "--family-name", "B", "--as", "pm@appleid.example.com",
+            "accounts", "create", "--managed-id", "s2@appleid.example.com", "--given-name", "A", "--family-name", "B",
+            "--as", "pm@appleid.example.com",
         ])
         #expect(allowed.status == 0)
-        #expect(await cli.run(["accounts", "deactivate", "pm@appleid.example.com", "--as", "staff@appleid.example.com"]).status == 77)
+        #expect(
+            await cli.run(["accounts", "deactivate", "pm@appleid.example.com", "--as", "staff@appleid.example.com"])
+                .status == 77)
         #expect(await cli.run(["audit", "verify", "--as", "pm@appleid.example.com"]).status == 77)
         #expect(await cli.run(["accounts", "list", "--as", "ghost@appleid.example.com"]).status == 77)
         let entries = await cli.run(["audit", "list", "--json"]).json as? [[String: Any]]
@@ -151,7 +184,9 @@ final class CLIHarness: Sendable {
 
     @Test func importIsAllOrNothing() async throws {
         let cli = try CLIHarness()
-        let bad = try cli.write("bad.csv", """
+        let bad = try cli.write(
+            "bad.csv",
+            """
             managed_id,given_name,family_name,roles
             a@appleid.example.com,A,One,staff
             b@elsewhere.com,B,Two,staff
@@ -160,9 +195,12 @@ final class CLIHarness: Sendable {
         let refused = await cli.run(["accounts", "import", bad])
         #expect(refused.status == 65)
         #expect(refused.err.contains("line 3:") && refused.err.contains("line 4:"))
-        #expect(await cli.run(["accounts", "list", "--json"]).out.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(
+            await cli.run(["accounts", "list", "--json"]).out.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
 
-        let good = try cli.write("good.csv", """
+        let good = try cli.write(
+            "good.csv",
+            """
             managed_id,given_name,family_name,department,roles
             a@appleid.example.com,A,One,Sales,staff
             b@appleid.example.com,B,Two,,content-manager;staff

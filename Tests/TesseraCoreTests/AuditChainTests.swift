@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 /// A stand-in digest for the chain logic (the real SHA-256 is tested in TesseraCryptoTests and used by
 /// the service tests): FNV-1a over the bytes, hex, padded to 64 characters.
@@ -19,9 +19,13 @@ func testDigest(_ bytes: [UInt8]) -> String {
         var entries: [AuditEntry] = []
         for index in 0..<count {
             let record = AuditRecord(
-                actor: .localOperator(unixUser: "root"), action: "account.create", targetType: "account", targetID: "id\(index)",
+                actor: .localOperator(unixUser: "root"), action: "account.create", targetType: "account",
+                targetID: "id\(index)",
                 targetName: "user\(index)@appleid.example.com", before: nil, after: "{\"n\":\(index)}")
-            entries.append(AuditChain.entry(for: record, at: Date(timeIntervalSince1970: Double(index)), after: entries.last, sha256Hex: testDigest))
+            entries.append(
+                AuditChain.entry(
+                    for: record, at: Date(timeIntervalSince1970: Double(index)), after: entries.last,
+                    sha256Hex: testDigest))
         }
         return entries
     }
@@ -75,7 +79,8 @@ func testDigest(_ bytes: [UInt8]) -> String {
     @Test func snapshotsCarryNoSecret() throws {
         let policy = AccountPolicy(managedDomains: try ManagedDomains(["appleid.example.com"]))
         let account = try Account(
-            id: "a1", managedID: ManagedAccountID(trusted: "jane@appleid.example.com"), givenName: "Jane", familyName: "Doe",
+            id: "a1", managedID: ManagedAccountID(trusted: "jane@appleid.example.com"), givenName: "Jane",
+            familyName: "Doe",
             roles: [.staff, .contentManager], source: .local, createdAt: Date(), updatedAt: Date()
         ).withTemporaryPassword(hash: "$scrypt$ln=17,r=8,p=1$c2FsdA$secret", at: Date(), policy: policy)
         let snapshot = account.auditSnapshot

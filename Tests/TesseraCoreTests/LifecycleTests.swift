@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct LifecycleTests {
     let policy = AccountPolicy(managedDomains: try! ManagedDomains(["appleid.example.com"]))
@@ -8,7 +8,8 @@ import TesseraCore
 
     func account(source: AccountSource = .local) -> Account {
         Account(
-            id: "a1", managedID: ManagedAccountID(trusted: "jane@appleid.example.com"), givenName: "Jane", familyName: "Doe",
+            id: "a1", managedID: ManagedAccountID(trusted: "jane@appleid.example.com"), givenName: "Jane",
+            familyName: "Doe",
             roles: [.staff], source: source, createdAt: start, updatedAt: start)
     }
 
@@ -69,24 +70,33 @@ import TesseraCore
     }
 
     @Test func deactivatedAccountsCannotSignIn() throws {
-        let deactivated = try account().withTemporaryPassword(hash: "h", at: start, policy: policy).deactivated(at: start)
-        #expect { try deactivated.checkSignInAllowed(at: start) } throws: { ($0 as? CoreError)?.code == "sign_in.deactivated" }
+        let deactivated = try account().withTemporaryPassword(hash: "h", at: start, policy: policy).deactivated(
+            at: start)
+        #expect { try deactivated.checkSignInAllowed(at: start) } throws: {
+            ($0 as? CoreError)?.code == "sign_in.deactivated"
+        }
     }
 
     @Test func retentionAppliesToDeactivatedLocalAccountsOnly() throws {
         let deactivated = try account().deactivated(at: start)
         #expect(!deactivated.isPastRetention(at: start.addingTimeInterval(30 * 86_400 - 1), policy: policy))
         #expect(deactivated.isPastRetention(at: start.addingTimeInterval(30 * 86_400), policy: policy))
-        #expect(!(try account(source: .ldap).deactivated(at: start)).isPastRetention(at: start.addingTimeInterval(1e8), policy: policy))
+        #expect(
+            !(try account(source: .ldap).deactivated(at: start)).isPastRetention(
+                at: start.addingTimeInterval(1e8), policy: policy))
         #expect(!account().isPastRetention(at: start.addingTimeInterval(1e8), policy: policy))
     }
 
     @Test func fieldRules() throws {
         #expect(try AccountFieldRules.text("  Jane ", field: "given_name", required: true) == "Jane")
-        #expect { try AccountFieldRules.text(" ", field: "given_name", required: true) } throws: { ($0 as? CoreError)?.code == "account.given_name_required" }
+        #expect { try AccountFieldRules.text(" ", field: "given_name", required: true) } throws: {
+            ($0 as? CoreError)?.code == "account.given_name_required"
+        }
         #expect(try AccountFieldRules.text("", field: "department", required: false) == nil)
         #expect(throws: CoreError.self) { try AccountFieldRules.text("a\u{7}b", field: "department", required: false) }
-        #expect(throws: CoreError.self) { try AccountFieldRules.text(String(repeating: "x", count: 257), field: "department", required: false) }
+        #expect(throws: CoreError.self) {
+            try AccountFieldRules.text(String(repeating: "x", count: 257), field: "department", required: false)
+        }
         #expect(try AccountFieldRules.email("jane@example.com") == "jane@example.com")
         #expect(throws: CoreError.self) { try AccountFieldRules.email("jane@") }
         #expect(throws: CoreError.self) { try AccountFieldRules.email("ja ne@example.com") }

@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct ManagedAccountIDTests {
     let domains = try! ManagedDomains(["appleid.example.com", "Staff.Example.org"])
@@ -14,7 +14,9 @@ import TesseraCore
     }
 
     @Test func equalIgnoringCase() throws {
-        #expect(try ManagedAccountID("JANE@appleid.example.com", managedDomains: domains) == ManagedAccountID("jane@APPLEID.example.com", managedDomains: domains))
+        #expect(
+            try ManagedAccountID("JANE@appleid.example.com", managedDomains: domains)
+                == ManagedAccountID("jane@APPLEID.example.com", managedDomains: domains))
     }
 
     @Test(arguments: [

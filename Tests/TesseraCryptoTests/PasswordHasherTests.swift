@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TesseraCrypto
 
 @Suite struct ScryptKnownAnswerTests {

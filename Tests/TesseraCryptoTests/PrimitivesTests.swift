@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import TesseraCrypto
 
 @Suite struct DigestTests {
     @Test func sha256OfABC() {
-        #expect(SHA256.hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(Hex.encode(SHA256.hash("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 
@@ -19,7 +21,9 @@ import Testing
 
 @Suite struct Base64URLTests {
     @Test func rfc4648Vectors() throws {
-        let vectors = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy"]
+        let vectors = [
+            "": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy",
+        ]
         for (plain, encoded) in vectors {
             #expect(Base64URL.encode(Array(plain.utf8)) == encoded)
             #expect(try Base64URL.decode(encoded) == Array(plain.utf8))
@@ -120,7 +124,8 @@ import Testing
     }
 
     @Test func entropyIsAtLeast90Bits() {
-        let bits = Double(TemporaryPassword.groupCount * TemporaryPassword.groupLength)
+        let bits =
+            Double(TemporaryPassword.groupCount * TemporaryPassword.groupLength)
             * log2(Double(TemporaryPassword.alphabet.count))
         #expect(bits >= 90)
     }

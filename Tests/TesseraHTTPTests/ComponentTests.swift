@@ -98,7 +98,8 @@ struct ComponentTests {
         #expect(
             text
                 == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Good: ok\r\n"
-                + "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nX-Request-ID: rid\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+                + "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nX-Request-ID: rid\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+        )
     }
 
     @Test func httpDateFormat() {

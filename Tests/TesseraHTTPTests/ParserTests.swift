@@ -222,10 +222,13 @@ struct ParserTests {
     @Test func bodyLimitContentLength() {
         var limits = HTTPParserLimits()
         limits.maxBodyBytes = 10
-        #expect(requests(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits)).count == 1)
+        #expect(
+            requests(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits)).count
+                == 1)
         #expect(failureStatus(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits: limits)) == 413)
         #expect(
-            failureStatus(parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999999999\r\n\r\n", limits: limits))
+            failureStatus(
+                parse("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999999999\r\n\r\n", limits: limits))
                 == 413)
     }
 
@@ -245,7 +248,9 @@ struct ParserTests {
     static let chunkedHead = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 
     @Test func chunkExtensionsAndTrailers() {
-        let text = Self.chunkedHead + "A;name=value;flag\r\n0123456789\r\n1 ; x=\"q\"\r\n!\r\n0;last\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n"
+        let text =
+            Self.chunkedHead
+            + "A;name=value;flag\r\n0123456789\r\n1 ; x=\"q\"\r\n!\r\n0;last\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n"
         let all = requests(parse(text))
         #expect(all.first?.1 == Array("0123456789!".utf8))
         #expect(all.first?.0.headers["Trailer-A"] == nil)

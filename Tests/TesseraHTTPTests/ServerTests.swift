@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
 
 @testable import TesseraHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Real server on 127.0.0.1:0, raw bytes over sockets. Serialized: some tests use many descriptors.
 @Suite("HTTP server", .serialized)
@@ -271,7 +272,9 @@ struct ServerTests {
         let server = try TestServer()
         let (kept, replaced, generated) = try await blocking {
             let client = try server.connect()
-            try client.send("GET /request-id?secret=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc.DEF_1-2\r\nAuthorization: Bearer s3cret\r\n\r\n")
+            try client.send(
+                "GET /request-id?secret=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc.DEF_1-2\r\nAuthorization: Bearer s3cret\r\n\r\n"
+            )
             let kept = try client.readResponse()
             try client.send("GET /request-id HTTP/1.1\r\nHost: x\r\nX-Request-ID: bad id!\r\n\r\n")
             let replaced = try client.readResponse()
@@ -377,7 +380,9 @@ struct ServerTests {
         var configuration = HTTPServerConfiguration()
         configuration.host = "::1"
         configuration.port = 0
-        let server = HTTPServer(configuration: configuration, router: TestServer.defaultRouter(), metrics: HTTPMetrics()) { _ in }
+        let server = HTTPServer(
+            configuration: configuration, router: TestServer.defaultRouter(), metrics: HTTPMetrics()
+        ) { _ in }
         let port = try server.start()
         let run = Task { await server.run() }
         let response = try await blocking {
@@ -402,7 +407,8 @@ struct ServerTests {
             try client.send(String(repeating: "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n", count: count))
             let statuses = try (0..<count).map { _ in try client.readResponse()?.status ?? 0 }
             let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-            try client.send(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            try client.send(
+                Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
             let echoed = try client.readResponse()?.body == payload
             try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             return (statuses, echoed, try client.readResponse()?.body.count)
@@ -445,7 +451,8 @@ struct ServerTests {
         let server = try TestServer(router: router)
         let (response, rest) = try await blocking {
             let client = try server.connect()
-            try client.send("POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /logout HTTP/1.1\r\nHost: x\r\n\r\n")
+            try client.send(
+                "POST /logout HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /logout HTTP/1.1\r\nHost: x\r\n\r\n")
             return (try client.readResponse(), try client.readUntilClose())
         }
         #expect(response?.text == "bye" && response?.header("Connection") == "close")

@@ -10,7 +10,8 @@ struct TestCertificate {
     let keyPath: String
 
     static func generate(name: String) async throws -> TestCertificate {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-tls-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tessera-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("\(name)-cert.pem").path
         let key = directory.appendingPathComponent("\(name)-key.pem").path
@@ -28,7 +29,9 @@ struct TestCertificate {
     func remove() { try? FileManager.default.removeItem(at: directory) }
 }
 
-private func curl(port: Int, caFile: String, path: String = "/hello", extra: [String] = []) async throws -> (Int32, String) {
+private func curl(port: Int, caFile: String, path: String = "/hello", extra: [String] = []) async throws -> (
+    Int32, String
+) {
     try await runProcess(
         "/usr/bin/curl",
         ["-sS", "--max-time", "10", "--cacert", caFile, "--resolve", "localhost:\(port):127.0.0.1"] + extra
@@ -41,7 +44,8 @@ struct TLSTests {
         let certificate = try await TestCertificate.generate(name: "a")
         defer { certificate.remove() }
         let server = try TestServer {
-            $0.tls = TLSConfiguration(certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
+            $0.tls = TLSConfiguration(
+                certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
         }
         let (status, output) = try await curl(port: server.port, caFile: certificate.certificatePath)
         #expect(status == 0)
@@ -72,7 +76,8 @@ struct TLSTests {
         let certificate = try await TestCertificate.generate(name: "a")
         defer { certificate.remove() }
         let server = try TestServer {
-            $0.tls = TLSConfiguration(certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
+            $0.tls = TLSConfiguration(
+                certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
         }
         // The client allows TLS 1.1 (security level 0) so the refusal comes from the server.
         let (old, oldOutput) = try await runProcess(
@@ -94,7 +99,8 @@ struct TLSTests {
         let certificate = try await TestCertificate.generate(name: "a")
         defer { certificate.remove() }
         let server = try TestServer {
-            $0.tls = TLSConfiguration(certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
+            $0.tls = TLSConfiguration(
+                certificateChainPath: certificate.certificatePath, privateKeyPath: certificate.keyPath)
         }
         let bytes = try await blocking {
             let client = try server.connect()
@@ -117,7 +123,8 @@ struct TLSTests {
         let live = try await TestCertificate.generate(name: "live")
         defer { live.remove() }
         func install(_ source: TestCertificate) throws {
-            try Data(contentsOf: URL(fileURLWithPath: source.certificatePath)).write(to: URL(fileURLWithPath: live.certificatePath))
+            try Data(contentsOf: URL(fileURLWithPath: source.certificatePath)).write(
+                to: URL(fileURLWithPath: live.certificatePath))
             try Data(contentsOf: URL(fileURLWithPath: source.keyPath)).write(to: URL(fileURLWithPath: live.keyPath))
         }
         try install(first)
@@ -150,7 +157,8 @@ struct TLSTests {
     @Test func startFailsOnMissingCertificate() {
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
-        configuration.tls = TLSConfiguration(certificateChainPath: "/nonexistent/cert.pem", privateKeyPath: "/nonexistent/key.pem")
+        configuration.tls = TLSConfiguration(
+            certificateChainPath: "/nonexistent/cert.pem", privateKeyPath: "/nonexistent/key.pem")
         let server = HTTPServer(configuration: configuration, router: Router(), metrics: HTTPMetrics()) { _ in }
         #expect {
             _ = try server.start()

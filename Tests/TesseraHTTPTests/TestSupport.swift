@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
 import Testing
 
 @testable import TesseraHTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs blocking work on its own thread so socket waits never occupy the cooperative pool
 /// (handlers under test run there).
@@ -63,7 +64,8 @@ final class TestServer: Sendable {
         var router = Router()
         router.add("GET", "/hello", name: "hello") { _ in .text(200, "hello") }
         router.add("POST", "/echo", name: "echo") { request in
-            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: request.body)
+            HTTPResponse(
+                status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: request.body)
         }
         router.add("GET", "/users/{id}/devices/{device}", name: "user_device") { request in
             .text(200, "\(request.pathParameters["id"] ?? "")/\(request.pathParameters["device"] ?? "")")
@@ -142,7 +144,9 @@ final class RawClient: @unchecked Sendable {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard count > 0 else { throw TestFailure("send: errno \(errno)") }
             offset += count
         }
@@ -181,7 +185,8 @@ final class RawClient: @unchecked Sendable {
                     )
                 }
                 let length =
-                    (forHEAD || status < 200) ? 0 : Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
+                    (forHEAD || status < 200)
+                    ? 0 : Int(headers.first { $0.0.lowercased() == "content-length" }?.1 ?? "0") ?? 0
                 while buffer.count < end + 4 + length {
                     guard try fill() else { throw TestFailure("EOF inside a response body") }
                 }

@@ -4,9 +4,12 @@ import Testing
 
 /// The `tessera` executable built beside the test bundle.
 let tesseraBinary: String = {
-    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tessera").path
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "tessera"
+    ).path
     if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/tessera").path
 }()
 
@@ -19,7 +22,9 @@ final class Scratch: Sendable {
         path = NSTemporaryDirectory() + "tessera-it-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         config = path + "/tessera.json"
-        try write("tessera.json", """
+        try write(
+            "tessera.json",
+            """
             {
               "server": { "port": 0, "shutdown_grace_seconds": 5 },
               "store": { "sqlite": { "path": "\(path)/var/tessera.sqlite3" } },
@@ -47,7 +52,8 @@ struct Finished {
 }
 
 /// Runs a command to completion (bounded by `timeout`).
-func runCommand(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Finished {
+func runCommand(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Finished
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -67,7 +73,9 @@ func runCommand(_ executable: String, _ arguments: [String], timeout: Duration =
     let (o, e) = await (outData, errData)
     process.waitUntilExit()
     watchdog.cancel()
-    return Finished(status: process.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    return Finished(
+        status: process.terminationStatus, out: String(decoding: o, as: UTF8.self),
+        err: String(decoding: e, as: UTF8.self))
 }
 
 /// Runs blocking work (pipe reads) on its own thread: blocking the cooperative pool, which has one
@@ -181,7 +189,8 @@ struct ProcessFailure: Error, CustomStringConvertible {
 
 /// `curl` for one request; returns status code and body.
 func curl(_ url: String, _ extra: [String] = []) async throws -> (status: Int, body: String) {
-    let result = try await runCommand("/usr/bin/curl", ["-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}"] + extra + [url])
+    let result = try await runCommand(
+        "/usr/bin/curl", ["-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_code}"] + extra + [url])
     guard result.status == 0 else { throw ProcessFailure(message: "curl failed (\(result.status)): \(result.err)") }
     let lines = result.out.split(separator: "\n", omittingEmptySubsequences: false)
     return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))

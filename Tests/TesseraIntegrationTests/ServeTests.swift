@@ -21,7 +21,8 @@ import Testing
         #expect(metrics.body.contains("tessera_http_open_connections"))
 
         // One JSON line per request, with the request id, and without the query string.
-        let requestLine = try #require(server.entries.first { $0["msg"] as? String == "request" && $0["request_id"] as? String == "it-health-1" })
+        let requestLine = try #require(
+            server.entries.first { $0["msg"] as? String == "request" && $0["request_id"] as? String == "it-health-1" })
         #expect(requestLine["path"] as? String == "/healthz")
         #expect(requestLine["route"] as? String == "healthz")
         #expect(requestLine["status"] as? Int == 200)
@@ -38,10 +39,13 @@ import Testing
         try await withThrowingTaskGroup(of: Finished.self) { group in
             for index in 0..<6 {
                 group.addTask {
-                    try await runCommand(tesseraBinary, [
-                        "accounts", "create", "--config", scratch.config, "--managed-id", "user\(index)@appleid.example.com",
-                        "--given-name", "User", "--family-name", "\(index)", "--json",
-                    ])
+                    try await runCommand(
+                        tesseraBinary,
+                        [
+                            "accounts", "create", "--config", scratch.config, "--managed-id",
+                            "user\(index)@appleid.example.com",
+                            "--given-name", "User", "--family-name", "\(index)", "--json",
+                        ])
                 }
             }
             for try await result in group {
@@ -65,14 +69,18 @@ import Testing
 
     @Test func plainHTTPOffLoopbackIsRefusedUnlessAProxyIsTrusted() async throws {
         let refused = try Scratch()
-        try refused.write("tessera.json", """
+        try refused.write(
+            "tessera.json",
+            """
             { "server": { "host": "0.0.0.0", "port": 0 }, "store": { "sqlite": { "path": "\(refused.path)/var/tessera.sqlite3" } } }
             """)
         let result = try await runCommand(tesseraBinary, ["serve", "--config", refused.config], timeout: .seconds(30))
         #expect(result.status == 65)
-        #expect(result.err.contains("configuration key server.host: plain HTTP is refused on non-loopback address 0.0.0.0"))
+        #expect(
+            result.err.contains("configuration key server.host: plain HTTP is refused on non-loopback address 0.0.0.0"))
 
-        let proxied = try await ServeProcess(config: refused.config, environment: ["TESSERA_SERVER_TRUSTED_TLS_PROXY": "true"])
+        let proxied = try await ServeProcess(
+            config: refused.config, environment: ["TESSERA_SERVER_TRUSTED_TLS_PROXY": "true"])
         #expect(try await curl("http://127.0.0.1:\(proxied.port)/healthz").status == 200)
         proxied.signal(SIGTERM)
         #expect(try await proxied.waitForExit() == 0)
@@ -84,10 +92,13 @@ import Testing
     func makeCertificate(in scratch: Scratch, name: String) async throws -> (cert: String, key: String) {
         let cert = scratch.path + "/\(name).pem"
         let key = scratch.path + "/\(name).key"
-        let result = try await runCommand("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert,
-        ])
+        let result = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key,
+                "-out", cert,
+            ])
         #expect(result.status == 0, "\(result.err)")
         return (cert, key)
     }
@@ -99,7 +110,9 @@ import Testing
         let live = (cert: scratch.path + "/live.pem", key: scratch.path + "/live.key")
         try FileManager.default.copyItem(atPath: first.cert, toPath: live.cert)
         try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
-        try scratch.write("tessera.json", """
+        try scratch.write(
+            "tessera.json",
+            """
             { "server": { "port": 0, "tls": { "certificate_file": "\(live.cert)", "private_key_file": "\(live.key)" } },
               "store": { "sqlite": { "path": "\(scratch.path)/var/tessera.sqlite3" } } }
             """)
@@ -107,10 +120,16 @@ import Testing
         let url = "https://localhost:\(server.port)/healthz"
         #expect(try await curl(url, ["--cacert", first.cert]).status == 200)
         // TLS 1.1 is refused.
-        let old = try await runCommand("/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", first.cert, "--tlsv1.1", "--tls-max", "1.1", url])
+        let old = try await runCommand(
+            "/usr/bin/curl", ["-sS", "--max-time", "10", "--cacert", first.cert, "--tlsv1.1", "--tls-max", "1.1", url])
         #expect(old.status != 0)
         // Plain HTTP on the TLS port gets no HTTP answer.
-        let plain = try await runCommand("/usr/bin/curl", ["-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/healthz"])
+        let plain = try await runCommand(
+            "/usr/bin/curl",
+            [
+                "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                "http://127.0.0.1:\(server.port)/healthz",
+            ])
         #expect(plain.out != "200")
 
         try FileManager.default.removeItem(atPath: live.cert)

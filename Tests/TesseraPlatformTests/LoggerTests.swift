@@ -2,6 +2,7 @@ import CTesseraShims
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TesseraPlatform
 
 /// Collects lines written to a closure sink.
@@ -73,7 +74,8 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
     }
 
     @Test func oneLinePerRecordUnderConcurrency() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-log-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-log-\(UUID().uuidString)")
+            .path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         #expect(descriptor >= 0)
         defer {
@@ -146,7 +148,8 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
         let (name, sameThread) = await pool.run { () -> (String, Bool) in
             var buffer = [CChar](repeating: 0, count: 16)
             tessera_get_current_thread_name(&buffer, Int32(buffer.count))
-            return (String(cString: buffer), pthread_equal(pthread_self(), callerThread) != 0)
+            let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return (name, pthread_equal(pthread_self(), callerThread) != 0)
         }
         #expect(name.hasPrefix("test-pool-"))
         #expect(!sameThread)
@@ -184,7 +187,11 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
 
 final class ConcurrencyCounter: Sendable {
     private let state = Mutex((running: 0, peak: 0))
-    func enter() { state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running) } }
+    func enter() {
+        state.withLock {
+            $0.running += 1; $0.peak = max($0.peak, $0.running)
+        }
+    }
     func leave() { state.withLock { $0.running -= 1 } }
     var peak: Int { state.withLock { $0.peak } }
 }

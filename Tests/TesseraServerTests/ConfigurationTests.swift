@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TesseraServer
 
 @Suite struct ConfigurationTests {
@@ -31,19 +32,23 @@ import Testing
     }
 
     @Test func theShippedFileMatchesTheSchemaDefaults() throws {
-        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Config/tessera.json").path
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../Config/tessera.json"
+        ).path
         let configuration = try TesseraConfiguration.load(path: shipped, environment: [:])
         let defaults = try load("{}")
         #expect(configuration.effectiveValues().map(\.1) == defaults.effectiveValues().map(\.1))
         // Every key of the schema appears in the shipped file, so the file documents all of them.
         let text = try String(contentsOfFile: shipped, encoding: .utf8)
         for key in ConfigurationSchema.keys {
-            #expect(text.contains("\"\(key.path.split(separator: ".").last!)\""), "Config/tessera.json lacks \(key.path)")
+            #expect(
+                text.contains("\"\(key.path.split(separator: ".").last!)\""), "Config/tessera.json lacks \(key.path)")
         }
     }
 
     @Test func acceptsCommentsAndTrailingCommas() throws {
-        let configuration = try load("""
+        let configuration = try load(
+            """
             // comment
             { "server": { "port": 9090, /* inline */ }, "accounts": { "managed_domains": ["corp.example.org",], }, }
             """)
@@ -61,15 +66,22 @@ import Testing
         expectError(#"{"server": {"port": "8080"}}"#, key: "server.port", containing: "whole number")
         expectError(#"{"server": {"port": 70000}}"#, key: "server.port", containing: "between 0 and 65535")
         expectError(#"{"server": {"port": 80.5}}"#, key: "server.port", containing: "whole number")
-        expectError(#"{"server": {"trusted_tls_proxy": "yes"}}"#, key: "server.trusted_tls_proxy", containing: "true or false")
+        expectError(
+            #"{"server": {"trusted_tls_proxy": "yes"}}"#, key: "server.trusted_tls_proxy", containing: "true or false")
         expectError(#"{"server": 1}"#, key: "server", containing: "must be an object")
-        expectError(#"{"accounts": {"managed_domains": []}}"#, key: "accounts.managed_domains", containing: "at least one")
-        expectError(#"{"accounts": {"managed_domains": ["not a domain"]}}"#, key: "accounts.managed_domains", containing: "not a valid domain")
+        expectError(
+            #"{"accounts": {"managed_domains": []}}"#, key: "accounts.managed_domains", containing: "at least one")
+        expectError(
+            #"{"accounts": {"managed_domains": ["not a domain"]}}"#, key: "accounts.managed_domains",
+            containing: "not a valid domain")
         expectError(#"{"store": {"backend": "oracle"}}"#, key: "store.backend", containing: "unknown backend")
         expectError(#"{"log": {"level": "loud"}}"#, key: "log.level", containing: "unknown level")
-        expectError(#"{"server": {"tls": {"certificate_file": "/nonexistent.pem", "private_key_file": "/nonexistent.key"}}}"#,
-                    key: "server.tls.certificate_file", containing: "does not exist")
-        expectError(#"{"server": {"tls": {"certificate_file": "/etc/hostname"}}}"#, key: "server.tls.private_key_file", containing: "set together")
+        expectError(
+            #"{"server": {"tls": {"certificate_file": "/nonexistent.pem", "private_key_file": "/nonexistent.key"}}}"#,
+            key: "server.tls.certificate_file", containing: "does not exist")
+        expectError(
+            #"{"server": {"tls": {"certificate_file": "/etc/hostname"}}}"#, key: "server.tls.private_key_file",
+            containing: "set together")
         expectError(#"{"server": {"host": "0.0.0.0"}}"#, key: "server.host", containing: "plain HTTP is refused")
         expectError(#"{"server": {"host": "127.0.0.1.evil"}}"#, key: "server.host", containing: "plain HTTP is refused")
         expectError("[1, 2]", key: nil, containing: "JSON object")
@@ -77,15 +89,21 @@ import Testing
     }
 
     @Test func environmentOverridesTheFile() throws {
-        let configuration = try load(#"{"server": {"port": 9090}}"#, environment: [
-            "TESSERA_SERVER_PORT": "7070", "TESSERA_ACCOUNTS_MANAGED_DOMAINS": "a.example.com, b.example.com",
-            "TESSERA_SERVER_TRUSTED_TLS_PROXY": "true", "TESSERA_CONFIG": "ignored", "PATH": "/bin",
-        ])
+        let configuration = try load(
+            #"{"server": {"port": 9090}}"#,
+            environment: [
+                "TESSERA_SERVER_PORT": "7070", "TESSERA_ACCOUNTS_MANAGED_DOMAINS": "a.example.com, b.example.com",
+                "TESSERA_SERVER_TRUSTED_TLS_PROXY": "true", "TESSERA_CONFIG": "ignored", "PATH": "/bin",
+            ])
         #expect(configuration.server.port == 7070)
         #expect(configuration.server.trustedTLSProxy)
         #expect(configuration.accountPolicy.managedDomains.names == ["a.example.com", "b.example.com"])
-        expectError("{}", key: "server.port", containing: "TESSERA_SERVER_PORT must be a whole number", environment: ["TESSERA_SERVER_PORT": "eighty"])
-        expectError("{}", key: nil, containing: "unknown environment variable TESSERA_SERVR_PORT", environment: ["TESSERA_SERVR_PORT": "1"])
+        expectError(
+            "{}", key: "server.port", containing: "TESSERA_SERVER_PORT must be a whole number",
+            environment: ["TESSERA_SERVER_PORT": "eighty"])
+        expectError(
+            "{}", key: nil, containing: "unknown environment variable TESSERA_SERVR_PORT",
+            environment: ["TESSERA_SERVR_PORT": "1"])
     }
 
     @Test func plainHTTPOffLoopbackNeedsATrustedProxy() throws {

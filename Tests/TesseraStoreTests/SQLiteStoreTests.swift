@@ -1,7 +1,8 @@
 import CSQLite
 import Foundation
-import Testing
 import TesseraCore
+import Testing
+
 @testable import TesseraStore
 
 /// A fresh directory per test, removed afterwards.
@@ -14,12 +15,16 @@ final class TemporaryDirectory {
     var database: String { path + "/var/tessera.sqlite3" }
 }
 
-func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: AccountSource = .local, externalID: String? = nil) -> Account {
+func sampleAccount(
+    _ managedID: String, roles: Set<Role> = [.staff], source: AccountSource = .local, externalID: String? = nil
+) -> Account {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     return Account(
-        id: UUID().uuidString.lowercased(), managedID: ManagedAccountID(trusted: managedID), givenName: "Given", familyName: "Family",
+        id: UUID().uuidString.lowercased(), managedID: ManagedAccountID(trusted: managedID), givenName: "Given",
+        familyName: "Family",
         email: "x@example.com", roles: roles, source: source, externalID: externalID,
-        credential: source == .local ? PasswordCredential(hash: "$scrypt$h", isTemporary: true, expiresAt: now.addingTimeInterval(86_400)) : nil,
+        credential: source == .local
+            ? PasswordCredential(hash: "$scrypt$h", isTemporary: true, expiresAt: now.addingTimeInterval(86_400)) : nil,
         createdAt: now, updatedAt: now)
 }
 
@@ -32,10 +37,16 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         let connection = try SQLiteConnection(path: directory.database, busyTimeoutMilliseconds: 100)
         #expect(try connection.query("PRAGMA journal_mode") { $0.text(0) } == ["wal"])
-        #expect(try connection.query("SELECT MAX(version) FROM schema_migrations") { Int($0.int(0)) } == [SQLiteStore.schemaVersion])
+        #expect(
+            try connection.query("SELECT MAX(version) FROM schema_migrations") { Int($0.int(0)) } == [
+                SQLiteStore.schemaVersion
+            ])
         // Opening again applies nothing twice.
         _ = try SQLiteStore(path: directory.database)
-        #expect(try connection.query("SELECT COUNT(*) FROM schema_migrations") { Int($0.int(0)) } == [SQLiteMigrations.all.count])
+        #expect(
+            try connection.query("SELECT COUNT(*) FROM schema_migrations") { Int($0.int(0)) } == [
+                SQLiteMigrations.all.count
+            ])
     }
 
     @Test func refusesADatabaseFromANewerBuild() throws {
@@ -59,7 +70,9 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
         account.department = "Sales"
         let inserted = account
         try await store.write { try $0.insert(inserted) }
-        let loaded = try await store.read { try $0.account(managedID: ManagedAccountID(trusted: "jane@appleid.example.com")) }
+        let loaded = try await store.read {
+            try $0.account(managedID: ManagedAccountID(trusted: "jane@appleid.example.com"))
+        }
         #expect(loaded == inserted)
         #expect(try await store.read { try $0.account(id: inserted.id) } == inserted)
     }
@@ -69,7 +82,9 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
         let first = sampleAccount("jane@appleid.example.com")
         try await store.write { try $0.insert(first) }
         let second = sampleAccount("JANE@appleid.example.com")
-        await #expect { try await store.write { try $0.insert(second) } } throws: { ($0 as? StoreError)?.kind == .duplicate }
+        await #expect { try await store.write { try $0.insert(second) } } throws: {
+            ($0 as? StoreError)?.kind == .duplicate
+        }
         let a = sampleAccount("a@appleid.example.com", source: .ldap, externalID: "uuid-1")
         let b = sampleAccount("b@appleid.example.com", source: .ldap, externalID: "uuid-1")
         try await store.write { try $0.insert(a) }
@@ -92,7 +107,9 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
         await #expect { try await store.write { try $0.update(next, expectedVersion: next.version) } } throws: {
             ($0 as? StoreError)?.kind == .notFound
         }
-        await #expect { try await store.write { try $0.deleteAccount(id: account.id) } } throws: { ($0 as? StoreError)?.kind == .notFound }
+        await #expect { try await store.write { try $0.deleteAccount(id: account.id) } } throws: {
+            ($0 as? StoreError)?.kind == .notFound
+        }
     }
 
     @Test func aThrowingTransactionWritesNothing() async throws {
@@ -124,7 +141,11 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
         func ids(_ query: AccountQuery) async throws -> [String] {
             try await store.read { try $0.accounts(matching: query) }.map(\.managedID.rawValue)
         }
-        #expect(try await ids(AccountQuery()) == ["a_b@appleid.example.com", "anna@appleid.example.com", "axb@appleid.example.com", "bob@appleid.example.com"])
+        #expect(
+            try await ids(AccountQuery()) == [
+                "a_b@appleid.example.com", "anna@appleid.example.com", "axb@appleid.example.com",
+                "bob@appleid.example.com",
+            ])
         #expect(try await ids(AccountQuery(role: .administrator)) == ["anna@appleid.example.com"])
         #expect(try await ids(AccountQuery(source: .scim)) == ["bob@appleid.example.com"])
         // '_' in a prefix is literal, not a LIKE wildcard.
@@ -136,13 +157,16 @@ func sampleAccount(_ managedID: String, roles: Set<Role> = [.staff], source: Acc
     @Test func auditEntriesRoundTrip() async throws {
         let store = try SQLiteStore(path: TemporaryDirectory().database)
         let entry = AuditEntry(
-            sequence: 1, at: Date(timeIntervalSince1970: 1_800_000_000.123), actor: "operator:root", action: "account.create",
+            sequence: 1, at: Date(timeIntervalSince1970: 1_800_000_000.123), actor: "operator:root",
+            action: "account.create",
             targetType: "account", targetID: "a1", targetName: "jane@appleid.example.com", before: nil, after: "{}",
             previousHash: AuditChain.genesisHash, hash: String(repeating: "a", count: 64))
         try await store.write { try $0.append(entry) }
         #expect(try await store.read { try $0.lastAuditEntry() } == entry)
         #expect(try await store.read { try $0.auditEntries(from: 1, limit: 10) } == [entry])
         // Sequence numbers are unique: a forked chain cannot be stored.
-        await #expect { try await store.write { try $0.append(entry) } } throws: { ($0 as? StoreError)?.kind == .duplicate }
+        await #expect { try await store.write { try $0.append(entry) } } throws: {
+            ($0 as? StoreError)?.kind == .duplicate
+        }
     }
 }
