@@ -60,7 +60,7 @@ public struct AccountService: Sendable {
         try requireAuthority(actor, over: account.roles, action: "create")
         let issued = try await withInitialCredential(account)
         let created = issued.account
-        try await write(actor: actor) { transaction in
+        try await store.change { transaction in
             try insert(created, in: transaction)
             try audit.record(
                 AuditRecord.account(created, action: "account.create", actor: actor, before: nil), in: transaction,
@@ -135,7 +135,7 @@ public struct AccountService: Sendable {
         }
         let lines = accounts.map(\.line)
         let toInsert = issued.map { $0!.account }
-        try await write(actor: actor) { transaction in
+        try await store.change { transaction in
             for (line, account) in zip(lines, toInsert) {
                 do {
                     try insert(account, in: transaction)
@@ -236,7 +236,7 @@ public struct AccountService: Sendable {
     /// Deletes a deactivated account.
     public func delete(_ managedID: String, by actor: Actor) async throws {
         let id = try parse(managedID)
-        try await write(actor: actor) { transaction in
+        try await store.change { transaction in
             guard let account = try transaction.account(managedID: id) else { throw notFound(id) }
             try requireAuthority(actor, over: account.effectiveRoles, action: "delete")
             try requireNotSelf(actor, account)
@@ -254,7 +254,7 @@ public struct AccountService: Sendable {
         let at = now()
         let cutoff = at.adding(.zero - policy.deactivatedRetention)
         let actor = Actor.system(job: "retention")
-        return try await write(actor: actor) { transaction in
+        return try await store.change { transaction in
             let due = try transaction.accountsDeactivated(before: cutoff, source: .local)
             for account in due where account.isPastRetention(at: at, policy: policy) {
                 try transaction.deleteAccount(id: account.id)
@@ -414,7 +414,7 @@ public struct AccountService: Sendable {
     ) async throws -> Account {
         let id = try parse(managedID)
         let at = now()
-        return try await write(actor: actor) { transaction in
+        return try await store.change { transaction in
             guard let account = try transaction.account(managedID: id) else { throw notFound(id) }
             if authorityNeeded { try requireAuthority(actor, over: account.effectiveRoles, action: "change") }
             if forbidSelf { try requireNotSelf(actor, account) }
@@ -448,17 +448,6 @@ public struct AccountService: Sendable {
             throw CoreError(.conflict, "account.version", error.message)
         }
     }
-
-    private func write<T: Sendable>(actor: Actor, _ body: @escaping @Sendable (any StoreTransaction) throws -> T)
-        async throws -> T
-    {
-        do {
-            return try await store.write(body)
-        } catch let error as StoreError {
-            throw CoreError(.internal, "store.\(error.kind.rawValue)", error.message)
-        }
-    }
-
 }
 
 /// Rules for passwords people choose.
@@ -488,13 +477,3 @@ extension AuditRecord {
     }
 }
 
-/// Appends to the hash chain inside the caller's transaction, which holds the write lock, so two
-/// writers (server and CLI) can never fork the chain.
-struct AuditLog: Sendable {
-    let sha256Hex: @Sendable ([UInt8]) -> String
-
-    func record(_ record: AuditRecord, in transaction: any StoreTransaction, at now: Date) throws {
-        let previous = try transaction.lastAuditEntry()
-        try transaction.append(AuditChain.entry(for: record, at: now, after: previous, sha256Hex: sha256Hex))
-    }
-}

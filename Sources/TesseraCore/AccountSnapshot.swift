@@ -35,10 +35,43 @@ extension Account {
             password_temporary: credential?.isTemporary ?? false, locked: isLocked,
             failed_login_count: failedLoginCount,
             version: version)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings, numbers and bools cannot fail.
-        let data = try! encoder.encode(snapshot)
-        return String(decoding: data, as: UTF8.self)
+        return canonicalJSON(snapshot)
     }
+}
+
+/// The audit view of a client: everything but the secret hash (only whether there is one).
+struct ClientSnapshot: Encodable {
+    var id: String
+    var name: String
+    var type: String
+    var has_secret: Bool
+    var public_keys: Int
+    var grants: [String]
+    var redirect_uris: [String]
+    var scopes: [String]
+    var access_token_lifetime: Int64
+    var refresh_token_lifetime: Int64
+    var pkce: String
+    var role: String?
+    var version: Int
+}
+
+extension OAuthClient {
+    /// Deterministic JSON of the client without its secret hash, for the audit log.
+    public var auditSnapshot: String {
+        let snapshot = ClientSnapshot(
+            id: id, name: name, type: type.rawValue, has_secret: secretHash != nil, public_keys: publicKeys.count,
+            grants: grants.sorted().map(\.rawValue), redirect_uris: redirectURIs, scopes: scopes.sorted(),
+            access_token_lifetime: accessTokenLifetime.components.seconds, refresh_token_lifetime: refreshTokenLifetime.components.seconds,
+            pkce: pkce.rawValue, role: role?.rawValue, version: version)
+        return canonicalJSON(snapshot)
+    }
+}
+
+/// Sorted keys, no escaped slashes: the same bytes for the same value, every time.
+func canonicalJSON(_ value: some Encodable) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    // Encoding plain strings, numbers and bools cannot fail.
+    return String(decoding: try! encoder.encode(value), as: UTF8.self)
 }

@@ -53,6 +53,94 @@ enum SQLiteMigrations {
                     previous_hash TEXT NOT NULL,
                     hash TEXT NOT NULL
                 );
-                """)
+                """),
+        Migration(
+            version: 2, name: "oauth clients, signing keys and tokens",
+            sql: """
+                CREATE TABLE oauth_clients (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    type TEXT NOT NULL CHECK (type IN ('confidential', 'public')),
+                    secret_hash TEXT,
+                    public_keys TEXT NOT NULL,
+                    grants TEXT NOT NULL,
+                    redirect_uris TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    access_token_lifetime INTEGER NOT NULL,
+                    refresh_token_lifetime INTEGER NOT NULL,
+                    pkce TEXT NOT NULL,
+                    role TEXT,
+                    version INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE signing_keys (
+                    kid TEXT PRIMARY KEY,
+                    algorithm TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired')),
+                    sealed_private_key BLOB NOT NULL,
+                    public_jwk TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    activates_at INTEGER NOT NULL,
+                    retired_at INTEGER,
+                    remove_after INTEGER
+                );
+                -- Everything issued from one authorization code or one password sign-in: revoked together.
+                CREATE TABLE token_families (
+                    id TEXT PRIMARY KEY,
+                    client_id TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+                    account_id TEXT REFERENCES accounts (id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revoked_reason TEXT
+                );
+                CREATE TABLE authorization_codes (
+                    code_hash TEXT PRIMARY KEY,
+                    family_id TEXT NOT NULL REFERENCES token_families (id) ON DELETE CASCADE,
+                    client_id TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+                    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    redirect_uri TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    code_challenge TEXT,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                CREATE TABLE refresh_tokens (
+                    token_hash TEXT PRIMARY KEY,
+                    family_id TEXT NOT NULL REFERENCES token_families (id) ON DELETE CASCADE,
+                    scope TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+                -- Access tokens of a family, so revoking the family reaches them; client-credentials tokens
+                -- are not recorded (they are revoked one by one through revoked_access_tokens).
+                CREATE TABLE family_access_tokens (
+                    jti TEXT PRIMARY KEY,
+                    family_id TEXT NOT NULL REFERENCES token_families (id) ON DELETE CASCADE,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE INDEX family_access_tokens_family ON family_access_tokens (family_id);
+                CREATE TABLE revoked_access_tokens (
+                    jti TEXT PRIMARY KEY,
+                    expires_at INTEGER NOT NULL
+                );
+                -- RFC 7523 §3: a client assertion's jti is accepted once.
+                CREATE TABLE client_assertions (
+                    client_id TEXT NOT NULL,
+                    jti TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    PRIMARY KEY (client_id, jti)
+                );
+                CREATE TABLE browser_sessions (
+                    id_hash TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                """),
     ]
 }

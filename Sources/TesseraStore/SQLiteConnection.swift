@@ -82,6 +82,10 @@ final class SQLiteConnection {
             case .null: bound = sqlite3_bind_null(statement, index)
             case .integer(let number): bound = sqlite3_bind_int64(statement, index, number)
             case .text(let text): bound = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .blob(let bytes):
+                bound = bytes.withUnsafeBytes { buffer in
+                    sqlite3_bind_blob(statement, index, buffer.baseAddress, Int32(buffer.count), Self.transient)
+                }
             }
             if bound != SQLITE_OK {
                 sqlite3_finalize(statement)
@@ -132,6 +136,7 @@ enum SQLiteValue {
     case null
     case integer(Int64)
     case text(String)
+    case blob([UInt8])
 
     static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
     static func date(_ date: Date) -> SQLiteValue { .integer(Int64((date.timeIntervalSince1970 * 1000).rounded())) }
@@ -150,6 +155,12 @@ struct SQLiteRow {
         guard let pointer = sqlite3_column_text(statement, column) else { return nil }
         let count = Int(sqlite3_column_bytes(statement, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let pointer = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
     func requiredText(_ column: Int32) throws -> String {

@@ -53,6 +53,12 @@ public protocol StoreReader {
     /// Entries with sequence ≥ `from`, in order, at most `limit`.
     func auditEntries(from sequence: Int64, limit: Int) throws -> [AuditEntry]
     func auditEntry(sequence: Int64) throws -> AuditEntry?
+
+    func client(id: String) throws -> OAuthClient?
+    func client(name: String) throws -> OAuthClient?
+    /// Every client, ordered by name.
+    func clients() throws -> [OAuthClient]
+    func signingKeys() throws -> [SigningKeyRecord]
 }
 
 public protocol StoreTransaction: StoreReader {
@@ -63,6 +69,14 @@ public protocol StoreTransaction: StoreReader {
     func update(_ account: Account, expectedVersion: Int) throws
     func deleteAccount(id: String) throws
     func append(_ entry: AuditEntry) throws
+
+    /// - Throws: `StoreError.duplicate` when the id or name is taken.
+    func insert(_ client: OAuthClient) throws
+    func update(_ client: OAuthClient, expectedVersion: Int) throws
+    func deleteClient(id: String) throws
+    func insert(_ key: SigningKeyRecord) throws
+    func update(_ key: SigningKeyRecord) throws
+    func deleteSigningKey(id: String) throws
 }
 
 /// Failures of a store backend.
