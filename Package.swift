@@ -42,6 +42,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TesseraOAuth",
+            dependencies: ["TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TesseraHTTP",
             dependencies: ["COpenSSL", "CTesseraShims", "TesseraPlatform"],
             swiftSettings: swiftSettings
@@ -49,14 +54,14 @@ let package = Package(
         .target(
             name: "TesseraServer",
             dependencies: [
-                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform",
+                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraOAuth", "TesseraHTTP", "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraCLI",
             dependencies: [
-                "TesseraServer", "TesseraAccounts", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform",
+                "TesseraServer", "TesseraAccounts", "TesseraOAuth", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),

@@ -37,7 +37,18 @@ public struct TesseraConfiguration: Sendable {
         public var maxConcurrentHashes: Int
     }
 
+    public struct OAuth: Sendable {
+        public var issuer: String
+        public var accessTokenAudience: String
+        public var signingAlgorithm: String
+        public var keyEncryptionKeyFile: String
+        public var keyPrepublish: Duration
+        public var accessTokenLifetime: Duration
+        public var refreshTokenLifetime: Duration
+    }
+
     public var server: Server
+    public var oauth: OAuth
     public var sqlite: SQLite
     public var accountPolicy: AccountPolicy
     public var passwords: Passwords
@@ -136,6 +147,21 @@ public struct TesseraConfiguration: Sendable {
             scryptLogN: integer("passwords.scrypt_log_n"), scryptR: integer("passwords.scrypt_r"),
             scryptP: integer("passwords.scrypt_p"),
             maxConcurrentHashes: integer("passwords.max_concurrent_hashes"))
+        oauth = OAuth(
+            issuer: try Self.issuer(string("oauth.issuer")), accessTokenAudience: string("oauth.access_token_audience"),
+            signingAlgorithm: string("oauth.signing_algorithm"), keyEncryptionKeyFile: string("oauth.key_encryption_key_file"),
+            keyPrepublish: .seconds(integer("oauth.key_prepublish_seconds")),
+            accessTokenLifetime: .seconds(integer("oauth.access_token_lifetime_seconds")),
+            refreshTokenLifetime: .seconds(integer("oauth.refresh_token_lifetime_seconds")))
+        guard ["ES256", "EdDSA", "RS256"].contains(oauth.signingAlgorithm) else {
+            throw ConfigurationError(key: "oauth.signing_algorithm", "unknown algorithm \(oauth.signingAlgorithm); expected ES256, EdDSA or RS256")
+        }
+        guard !oauth.accessTokenAudience.isEmpty else {
+            throw ConfigurationError(key: "oauth.access_token_audience", "must not be empty")
+        }
+        guard !oauth.keyEncryptionKeyFile.isEmpty else {
+            throw ConfigurationError(key: "oauth.key_encryption_key_file", "must not be empty")
+        }
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(
@@ -147,6 +173,17 @@ public struct TesseraConfiguration: Sendable {
 }
 
 extension TesseraConfiguration {
+    /// RFC 8414 §2: an https URL without query or fragment (http only on loopback, for development).
+    static func issuer(_ text: String) throws -> String {
+        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil, url.fragment == nil,
+            scheme == "https" || (scheme == "http" && isLoopback(host))
+        else {
+            throw ConfigurationError(
+                key: "oauth.issuer", "must be an https URL without query or fragment (http only on loopback), got '\(text)'")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
     /// 127.0.0.0/8, ::1 and localhost.
     static func isLoopback(_ host: String) -> Bool {
         if host == "localhost" || host == "::1" || host == "[::1]" { return true }

@@ -53,6 +53,38 @@ public enum Representation {
         json.endObject()
     }
 
+    public static func write(_ client: OAuthClient, secret: String? = nil, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("client_id"); json.string(client.id)
+        json.key("name"); json.string(client.name)
+        json.key("type"); json.string(client.type.rawValue)
+        json.key("token_endpoint_auth_methods")
+        json.beginArray()
+        for method in client.authenticationMethods.map(\.rawValue).sorted() { json.string(method) }
+        json.endArray()
+        json.key("grant_types")
+        json.beginArray()
+        for grant in client.grants.sorted() { json.string(grant.rawValue) }
+        json.endArray()
+        json.key("redirect_uris")
+        json.beginArray()
+        for uri in client.redirectURIs { json.string(uri) }
+        json.endArray()
+        json.key("scope"); json.string(client.scopes.sorted().joined(separator: " "))
+        json.key("public_keys"); json.int(client.publicKeys.count)
+        json.key("pkce"); json.string(client.pkce.rawValue)
+        json.key("role"); optional(client.role?.rawValue, &json)
+        json.key("access_token_lifetime"); json.int(Int(client.accessTokenLifetime.components.seconds))
+        json.key("refresh_token_lifetime"); json.int(Int(client.refreshTokenLifetime.components.seconds))
+        json.key("version"); json.int(client.version)
+        json.key("created_at"); json.string(timestamp(client.createdAt))
+        json.key("updated_at"); json.string(timestamp(client.updatedAt))
+        if let secret {
+            json.key("client_secret"); json.string(secret)
+        }
+        json.endObject()
+    }
+
     /// RFC 3339 in UTC with millisecond precision: `2026-11-29T11:41:37.123Z`.
     public static func timestamp(_ date: Date) -> String {
         date.formatted(

@@ -4,6 +4,7 @@ import TesseraCore
 import TesseraCrypto
 public import TesseraPlatform
 public import TesseraStore
+public import TesseraOAuth
 
 /// The composition root: configuration → store → services. `tessera serve` and every CLI subcommand
 /// build one, so both go through the same rules and the same store.
@@ -12,6 +13,7 @@ public struct TesseraRuntime: Sendable {
     public let store: any Store
     public let accounts: AccountService
     public let audit: AuditService
+    public let clients: ClientService
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -40,7 +42,14 @@ public struct TesseraRuntime: Sendable {
             accounts: AccountService(
                 store: store, policy: configuration.accountPolicy, hasher: hasher,
                 generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex),
-            audit: AuditService(store: store, sha256Hex: sha256Hex), logger: logger)
+            audit: AuditService(store: store, sha256Hex: sha256Hex),
+            clients: ClientService(
+                store: store,
+                defaults: ClientService.Defaults(
+                    accessTokenLifetime: configuration.oauth.accessTokenLifetime,
+                    refreshTokenLifetime: configuration.oauth.refreshTokenLifetime),
+                sha256Hex: sha256Hex),
+            logger: logger)
     }
 }
 

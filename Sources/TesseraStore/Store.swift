@@ -59,6 +59,12 @@ public protocol StoreReader {
     /// Every client, ordered by name.
     func clients() throws -> [OAuthClient]
     func signingKeys() throws -> [SigningKeyRecord]
+
+    func tokenFamily(id: String) throws -> TokenFamily?
+    func authorizationCode(hash: String) throws -> AuthorizationCode?
+    func refreshToken(hash: String) throws -> RefreshToken?
+    /// Whether an access token's `jti` was revoked, by itself or with its family.
+    func isAccessTokenRevoked(jti: String) throws -> Bool
 }
 
 public protocol StoreTransaction: StoreReader {
@@ -77,6 +83,23 @@ public protocol StoreTransaction: StoreReader {
     func insert(_ key: SigningKeyRecord) throws
     func update(_ key: SigningKeyRecord) throws
     func deleteSigningKey(id: String) throws
+
+    func insert(_ family: TokenFamily) throws
+    /// Revokes a family: its codes and refresh tokens stop working, its recorded access tokens read as revoked.
+    func revokeTokenFamily(id: String, at: Date, reason: String) throws
+    func insert(_ code: AuthorizationCode) throws
+    /// Marks a code used; false when it was already used (a replay).
+    func markAuthorizationCodeUsed(hash: String, at: Date) throws -> Bool
+    func insert(_ token: RefreshToken) throws
+    /// Marks a refresh token used; false when it was already used (a replay).
+    func markRefreshTokenUsed(hash: String, at: Date) throws -> Bool
+    /// Records an access token issued within a family, so revoking the family reaches it.
+    func recordFamilyAccessToken(jti: String, familyID: String, expiresAt: Date) throws
+    func revokeAccessToken(jti: String, expiresAt: Date) throws
+    /// Records a client assertion's `jti`; false when the client used it before (a replay).
+    func recordClientAssertion(clientID: String, jti: String, expiresAt: Date) throws -> Bool
+    /// Deletes what has expired (codes, refresh tokens, families, revocations, assertion ids) as of `now`.
+    func purgeExpiredTokens(before now: Date) throws -> Int
 }
 
 /// Failures of a store backend.
