@@ -20,6 +20,43 @@ public struct CryptoError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let emptyPassword = Code("empty_password")
         /// The password is longer than `PasswordHasher.maximumPasswordBytes` UTF-8 bytes.
         public static let passwordTooLong = Code("password_too_long")
+
+        // JOSE: keys, JWS and JWT. Token codes are the reasons a presented token is refused.
+        /// A key (JWK, PEM, PKCS#8, DER) is malformed, of the wrong type for its algorithm, too weak
+        /// (RSA below 2048 bits) or not a valid point on its curve.
+        public static let invalidKey = Code("invalid_key")
+        /// The token is not a well-formed compact JWS/JWT (segments, base64url, JSON, claim types, size).
+        public static let malformedToken = Code("malformed_token")
+        /// The header's `alg` is `none`, an HMAC, unknown, not allowed, or not the key's own algorithm.
+        public static let algorithmNotAllowed = Code("algorithm_not_allowed")
+        /// The header has no `kid`, or no key is known under it.
+        public static let unknownKey = Code("unknown_key")
+        /// The header carries a parameter Tessera refuses (`crit`, or an embedded/remote key: `jwk`,
+        /// `jku`, `x5u`, `x5c`).
+        public static let unsupportedHeader = Code("unsupported_header")
+        /// The signature does not verify.
+        public static let badSignature = Code("bad_signature")
+        /// The header's `typ` is not the one the caller expects (e.g. `at+jwt`).
+        public static let wrongTokenType = Code("wrong_token_type")
+        /// `exp` is in the past (beyond the leeway).
+        public static let tokenExpired = Code("token_expired")
+        /// `nbf` or `iat` is in the future (beyond the leeway).
+        public static let tokenNotYetValid = Code("token_not_yet_valid")
+        /// A claim the validator requires (`exp`, and `iat`/`jti` when configured) is absent.
+        public static let missingClaim = Code("missing_claim")
+        /// `exp − iat` exceeds the validator's maximum lifetime.
+        public static let lifetimeTooLong = Code("lifetime_too_long")
+        /// `iss` is not the expected issuer.
+        public static let wrongIssuer = Code("wrong_issuer")
+        /// `aud` names none of the expected audiences.
+        public static let wrongAudience = Code("wrong_audience")
+        /// A key-encryption-key file is group/world accessible or not a regular file.
+        public static let insecureKeyFile = Code("insecure_key_file")
+        /// A key-encryption-key file cannot be read or does not hold a 32-byte key in an accepted form.
+        public static let invalidKeyFile = Code("invalid_key_file")
+        /// Sealed key material failed authentication (tampered, wrong key, wrong associated data) or has
+        /// an unknown format version.
+        public static let decryptionFailed = Code("decryption_failed")
     }
 
     public let code: Code

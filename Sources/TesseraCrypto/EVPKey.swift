@@ -1,0 +1,217 @@
+internal import COpenSSL
+
+/// Owns one `EVP_PKEY` and frees it in `deinit`.
+///
+/// `@unchecked Sendable`: OpenSSL 3 documents an `EVP_PKEY` as safe to use from several threads at
+/// once for operations that do not modify it (signing, verifying, encoding). Nothing in TesseraCrypto
+/// mutates a key after construction, and the pointer never leaves this module.
+final class EVPKey: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(taking pointer: OpaquePointer) {
+        self.pointer = pointer
+    }
+
+    deinit {
+        EVP_PKEY_free(pointer)
+    }
+
+    func isA(_ name: String) -> Bool { EVP_PKEY_is_a(pointer, name) == 1 }
+
+    var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
+
+    /// The algorithm this key's type implies, or nil for key types and curves Tessera does not use.
+    var impliedAlgorithm: SigningAlgorithm? {
+        if isA("ED25519") { return .edDSA }
+        if isA("RSA") { return .rs256 }
+        if isA("EC") {
+            var name = [CChar](repeating: 0, count: 64)
+            var length = 0
+            guard EVP_PKEY_get_group_name(pointer, &name, name.count, &length) == 1 else {
+                ERR_clear_error()
+                return nil
+            }
+            let group = String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return group == "prime256v1" || group == "P-256" ? .es256 : nil
+        }
+        return nil
+    }
+
+    /// DER SubjectPublicKeyInfo of the public half.
+    func subjectPublicKeyInfo() throws(CryptoError) -> [UInt8] {
+        ERR_clear_error()
+        let length = i2d_PUBKEY(pointer, nil)
+        guard length > 0 else { throw CryptoError.openSSL("i2d_PUBKEY") }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor = buffer.baseAddress
+            return i2d_PUBKEY(pointer, &cursor)
+        }
+        guard written == length else { throw CryptoError.openSSL("i2d_PUBKEY") }
+        return der
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo (exactly: no trailing bytes).
+    static func fromSubjectPublicKeyInfo(_ der: [UInt8]) throws(CryptoError) -> EVPKey {
+        ERR_clear_error()
+        let parsed: (OpaquePointer?, Int) = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            let key = d2i_PUBKEY(nil, &cursor, buffer.count)
+            return (key, cursor.map { $0 - buffer.baseAddress! } ?? 0)
+        }
+        guard let key = parsed.0 else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidKey, message: "not a DER SubjectPublicKeyInfo")
+        }
+        let wrapped = EVPKey(taking: key)
+        guard parsed.1 == der.count else {
+            throw CryptoError(code: .invalidKey, message: "trailing bytes after the SubjectPublicKeyInfo")
+        }
+        return wrapped
+    }
+
+    /// Runs OpenSSL's public-key check (for EC: the point is on the curve and not at infinity).
+    func checkPublicKey() throws(CryptoError) {
+        ERR_clear_error()
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else {
+            throw CryptoError.openSSL("EVP_PKEY_CTX_new_from_pkey")
+        }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_public_check(context) == 1 else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidKey, message: "the public key fails OpenSSL's validity check")
+        }
+    }
+
+    /// One-shot `EVP_DigestSign`: SHA-256 for ES256/RS256, no digest (pure EdDSA) for Ed25519.
+    /// ECDSA output is DER here; `SigningKey` converts it to the JOSE form.
+    func digestSign(_ message: [UInt8], algorithm: SigningAlgorithm) throws(CryptoError) -> [UInt8] {
+        ERR_clear_error()
+        guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
+        defer { EVP_MD_CTX_free(context) }
+        let digest = algorithm == .edDSA ? nil : EVP_sha256()
+        guard EVP_DigestSignInit(context, nil, digest, nil, pointer) == 1 else {
+            throw CryptoError.openSSL("EVP_DigestSignInit")
+        }
+        return try message.withUnsafeBufferPointer { input throws(CryptoError) -> [UInt8] in
+            var length = 0
+            guard EVP_DigestSign(context, nil, &length, input.baseAddress, input.count) == 1 else {
+                throw CryptoError.openSSL("EVP_DigestSign")
+            }
+            var signature = [UInt8](repeating: 0, count: length)
+            let status = signature.withUnsafeMutableBufferPointer { output in
+                EVP_DigestSign(context, output.baseAddress, &length, input.baseAddress, input.count)
+            }
+            guard status == 1 else { throw CryptoError.openSSL("EVP_DigestSign") }
+            return Array(signature.prefix(length))
+        }
+    }
+
+    /// One-shot `EVP_DigestVerify`; false for any failure, with the error queue cleared.
+    func digestVerify(signature: [UInt8], message: [UInt8], algorithm: SigningAlgorithm) -> Bool {
+        ERR_clear_error()
+        defer { ERR_clear_error() }
+        guard let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        let digest = algorithm == .edDSA ? nil : EVP_sha256()
+        guard EVP_DigestVerifyInit(context, nil, digest, nil, pointer) == 1 else { return false }
+        let status = signature.withUnsafeBufferPointer { sig in
+            message.withUnsafeBufferPointer { input in
+                EVP_DigestVerify(context, sig.baseAddress, sig.count, input.baseAddress, input.count)
+            }
+        }
+        return status == 1
+    }
+}
+
+/// Conversions between the DER `ECDSA-Sig-Value` OpenSSL speaks and JOSE's fixed-width R‖S.
+enum ECDSASignature {
+    static let componentLength = 32
+
+    /// DER → 64-byte R‖S. Throws if either integer does not fit in 32 bytes.
+    static func raw(fromDER der: [UInt8]) throws(CryptoError) -> [UInt8] {
+        ERR_clear_error()
+        let parsed: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_ECDSA_SIG(nil, &cursor, buffer.count)
+        }
+        guard let signature = parsed else { throw CryptoError.openSSL("d2i_ECDSA_SIG") }
+        defer { ECDSA_SIG_free(signature) }
+        var out = [UInt8](repeating: 0, count: 2 * componentLength)
+        let status = out.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let r = ECDSA_SIG_get0_r(signature), let s = ECDSA_SIG_get0_s(signature) else { return false }
+            return BN_bn2binpad(r, buffer.baseAddress, Int32(componentLength)) == componentLength
+                && BN_bn2binpad(s, buffer.baseAddress! + componentLength, Int32(componentLength)) == componentLength
+        }
+        guard status else {
+            throw CryptoError(code: .openSSLFailure, message: "ECDSA signature component wider than 32 bytes")
+        }
+        return out
+    }
+
+    /// 64-byte R‖S → DER, or nil when the input is not exactly 64 bytes.
+    static func der(fromRaw raw: [UInt8]) -> [UInt8]? {
+        guard raw.count == 2 * componentLength else { return nil }
+        ERR_clear_error()
+        defer { ERR_clear_error() }
+        let (r, s) = raw.withUnsafeBufferPointer { buffer in
+            (
+                BN_bin2bn(buffer.baseAddress, Int32(componentLength), nil),
+                BN_bin2bn(buffer.baseAddress! + componentLength, Int32(componentLength), nil)
+            )
+        }
+        guard let r, let s, let signature = ECDSA_SIG_new() else {
+            BN_free(r)
+            BN_free(s)
+            return nil
+        }
+        defer { ECDSA_SIG_free(signature) }
+        guard ECDSA_SIG_set0(signature, r, s) == 1 else {
+            BN_free(r)
+            BN_free(s)
+            return nil
+        }
+        let length = i2d_ECDSA_SIG(signature, nil)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor = buffer.baseAddress
+            return i2d_ECDSA_SIG(signature, &cursor)
+        }
+        return written == length ? der : nil
+    }
+}
+
+/// The few DER shapes JWK import needs, so public keys are built with `d2i_*` instead of hand-filled
+/// `OSSL_PARAM` arrays.
+enum DER {
+    /// SubjectPublicKeyInfo prefix for an uncompressed P-256 point (id-ecPublicKey, prime256v1,
+    /// BIT STRING of 66 bytes); the 65-byte point `04‖X‖Y` follows.
+    static let p256PublicKeyPrefix: [UInt8] = [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86,
+        0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ]
+
+    static func length(_ count: Int) -> [UInt8] {
+        if count < 0x80 { return [UInt8(count)] }
+        var bytes: [UInt8] = []
+        var remaining = count
+        while remaining > 0 {
+            bytes.insert(UInt8(remaining & 0xFF), at: 0)
+            remaining >>= 8
+        }
+        return [0x80 | UInt8(bytes.count)] + bytes
+    }
+
+    /// A non-negative INTEGER from big-endian magnitude bytes (leading zeros stripped, one added back
+    /// when the high bit is set).
+    static func unsignedInteger(_ magnitude: [UInt8]) -> [UInt8] {
+        var content = Array(magnitude.drop { $0 == 0 })
+        if content.isEmpty || content[0] & 0x80 != 0 { content.insert(0, at: 0) }
+        return [0x02] + length(content.count) + content
+    }
+
+    static func sequence(_ elements: [UInt8]) -> [UInt8] {
+        [0x30] + length(elements.count) + elements
+    }
+}
