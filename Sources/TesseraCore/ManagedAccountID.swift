@@ -72,7 +72,7 @@ public struct ManagedAccountID: Hashable, Sendable, Comparable, CustomStringConv
     }
 
     /// Input echoed in an error is cut short and stripped of control characters.
-    static func printable(_ text: String) -> String {
+    public static func printable(_ text: String) -> String {
         let cleaned = String(
             text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(100).map(Character.init))
         return text.unicodeScalars.count > 100 ? cleaned + "…" : cleaned

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import TesseraAccounts
 public import TesseraCore
 public import TesseraStore
