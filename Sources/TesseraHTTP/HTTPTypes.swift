@@ -249,8 +249,9 @@ extension StringProtocol {
     }
 }
 
-enum FormDecoding {
-    static func decodeItems(_ query: String) -> [(name: String, value: String)] {
+/// application/x-www-form-urlencoded decoding (query strings and form bodies).
+public enum FormDecoding {
+    public static func decodeItems(_ query: String) -> [(name: String, value: String)] {
         var items: [(name: String, value: String)] = []
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             if let eq = part.firstIndex(of: "=") {
@@ -264,7 +265,7 @@ enum FormDecoding {
     }
 
     /// Percent-decodes; invalid escapes and invalid UTF-8 are kept as-is (lossy repair for the latter).
-    static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String {
+    public static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String {
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

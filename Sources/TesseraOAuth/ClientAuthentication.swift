@@ -1,0 +1,118 @@
+import Foundation
+import TesseraCore
+import TesseraCrypto
+import TesseraHTTP
+import TesseraStore
+
+/// RFC 6749 §2.3 and RFC 7523 §2.2: who the client at the token, introspection or revocation endpoint is.
+struct ClientAuthentication: Sendable {
+    static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+    let store: any Store
+    /// The `aud` a client assertion must name: the token endpoint URL, or the issuer.
+    let audiences: Set<String>
+    let now: @Sendable () -> Date
+
+    struct Authenticated: Sendable {
+        var client: OAuthClient
+        var method: ClientAuthenticationMethod
+    }
+
+    /// Authenticates the client of a request; every failure is `invalid_client` (401), except requests
+    /// that are malformed (`invalid_request`).
+    func authenticate(_ parameters: OAuthParameters, authorization: String?) async throws(OAuthError) -> Authenticated {
+        let basic = try Self.basicCredentials(authorization)
+        let formSecret = parameters["client_secret"]
+        let assertion = parameters["client_assertion"]
+        let methods = [basic != nil, formSecret != nil, assertion != nil].filter { $0 }.count
+        guard methods <= 1 else {
+            throw .invalidRequest("use exactly one client authentication method")
+        }
+        if let basic {
+            if let formID = parameters["client_id"], formID != basic.id {
+                throw .invalidRequest("client_id does not match the Authorization header")
+            }
+            return try await secret(clientID: basic.id, secret: basic.secret, method: .clientSecretBasic, usedBasic: true)
+        }
+        if let formSecret {
+            let id = try parameters.required("client_id")
+            return try await secret(clientID: id, secret: formSecret, method: .clientSecretPost, usedBasic: false)
+        }
+        if let assertion {
+            guard parameters["client_assertion_type"] == Self.assertionType else {
+                throw .invalidRequest("client_assertion_type must be \(Self.assertionType)")
+            }
+            return try await privateKeyJWT(assertion, clientID: parameters["client_id"])
+        }
+        // No credentials: only a public client may do that.
+        let id = try parameters.required("client_id")
+        let client = try await lookup(id, usedBasic: false)
+        guard client.type == .public else {
+            throw .invalidClient("client authentication is required", usedBasic: false)
+        }
+        return Authenticated(client: client, method: .none)
+    }
+
+    private func secret(clientID: String, secret: String, method: ClientAuthenticationMethod, usedBasic: Bool) async throws(OAuthError)
+        -> Authenticated
+    {
+        let client = try await lookup(clientID, usedBasic: usedBasic)
+        guard let hash = client.secretHash, ClientSecret.matches(secret, hash: hash) else {
+            throw .invalidClient("client authentication failed", usedBasic: usedBasic)
+        }
+        return Authenticated(client: client, method: method)
+    }
+
+    /// RFC 7523 §3: iss = sub = client_id, aud names us, exp in the future, jti never seen before.
+    private func privateKeyJWT(_ assertion: String, clientID: String?) async throws(OAuthError) -> Authenticated {
+        let failed = OAuthError.invalidClient("client assertion rejected", usedBasic: false)
+        guard let unverifiedIssuer = try? JWTClaims.unverifiedIssuer(of: assertion) else { throw failed }
+        if let clientID, clientID != unverifiedIssuer { throw .invalidRequest("client_id does not match the assertion's issuer") }
+        let client = try await lookup(unverifiedIssuer, usedBasic: false)
+        let keys = client.publicKeys.compactMap { try? VerificationKey(pem: $0) }
+        guard client.type == .confidential, !keys.isEmpty else { throw failed }
+        let claims: JWTClaims
+        do {
+            claims = try ClientAssertionVerifier.verify(
+                assertion, keys: keys, issuer: client.id, audiences: audiences, now: Int(now().timeIntervalSince1970))
+        } catch {
+            throw failed
+        }
+        guard claims.subject == client.id, let jti = claims.jwtID, !jti.isEmpty, let exp = claims.expiresAt else { throw failed }
+        let fresh: Bool
+        do {
+            fresh = try await store.write { try $0.recordClientAssertion(clientID: client.id, jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp))) }
+        } catch {
+            throw .serverError("cannot record the client assertion")
+        }
+        guard fresh else { throw OAuthError.invalidClient("client assertion was already used", usedBasic: false) }
+        return Authenticated(client: client, method: .privateKeyJWT)
+    }
+
+    private func lookup(_ id: String, usedBasic: Bool) async throws(OAuthError) -> OAuthClient {
+        let client: OAuthClient?
+        do {
+            client = try await store.read { try $0.client(id: id) }
+        } catch {
+            throw .serverError("the client registry is unavailable")
+        }
+        guard let client else { throw .invalidClient("unknown client", usedBasic: usedBasic) }
+        return client
+    }
+
+    /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+    static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
+        guard let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else {
+            throw .invalidClient("malformed Basic credentials", usedBasic: true)
+        }
+        let id = FormDecoding.decode(text[..<colon], plusAsSpace: true)
+        let secret = FormDecoding.decode(text[text.index(after: colon)...], plusAsSpace: true)
+        guard !id.isEmpty else { throw .invalidClient("malformed Basic credentials", usedBasic: true) }
+        return (id, secret)
+    }
+}

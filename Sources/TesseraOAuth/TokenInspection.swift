@@ -1,0 +1,128 @@
+import Foundation
+public import TesseraCore
+import TesseraCrypto
+public import TesseraStore
+
+/// Introspection (RFC 7662) and revocation (RFC 7009) of the tokens Tessera issued.
+public struct TokenInspection: Sendable {
+    let store: any Store
+    let keys: SigningKeyRing
+    let settings: TokenService.Settings
+    let clients: ClientAuthentication
+    let now: @Sendable () -> Date
+
+    public init(store: any Store, keys: SigningKeyRing, settings: TokenService.Settings, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.keys = keys
+        self.settings = settings
+        self.clients = ClientAuthentication(store: store, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.now = now
+    }
+
+    /// What introspection says about a token; `active: false` carries nothing else (RFC 7662 §2.2).
+    public struct Introspection: Sendable, Equatable {
+        public var active: Bool
+        public var members: [(String, JSONMember)]
+
+        public static func == (lhs: Introspection, rhs: Introspection) -> Bool {
+            lhs.active == rhs.active && lhs.members.map(\.0) == rhs.members.map(\.0) && lhs.members.map(\.1) == rhs.members.map(\.1)
+        }
+        static let inactive = Introspection(active: false, members: [])
+    }
+
+    /// A value in an introspection answer.
+    public enum JSONMember: Sendable, Equatable {
+        case string(String), int(Int), strings([String])
+    }
+
+    /// Only authenticated confidential clients may introspect (resource servers, MDM servers).
+    public func introspect(_ items: [(name: String, value: String)], authorization: String?) async throws(OAuthError) -> Introspection {
+        let parameters = try OAuthParameters(items)
+        let caller = try await clients.authenticate(parameters, authorization: authorization)
+        guard caller.client.type == .confidential else {
+            throw .invalidClient("introspection needs an authenticated confidential client", usedBasic: authorization != nil)
+        }
+        let token = try parameters.required("token")
+        if let claims = await validAccessToken(token) {
+            var members: [(String, JSONMember)] = [("token_type", .string("Bearer"))]
+            if let scope = claims.extra["scope"]?.stringValue { members.append(("scope", .string(scope))) }
+            if let clientID = claims.extra["client_id"]?.stringValue { members.append(("client_id", .string(clientID))) }
+            if let managedID = claims.extra["managed_id"]?.stringValue {
+                members.append(("username", .string(managedID)))
+                members.append(("managed_id", .string(managedID)))
+            }
+            if case .array(let roles)? = claims.extra["roles"] { members.append(("roles", .strings(roles.compactMap(\.stringValue)))) }
+            if let subject = claims.subject { members.append(("sub", .string(subject))) }
+            members.append(("aud", .strings(claims.audience)))
+            if let issuer = claims.issuer { members.append(("iss", .string(issuer))) }
+            if let exp = claims.expiresAt { members.append(("exp", .int(exp))) }
+            if let iat = claims.issuedAt { members.append(("iat", .int(iat))) }
+            if let jti = claims.jwtID { members.append(("jti", .string(jti))) }
+            return Introspection(active: true, members: members)
+        }
+        // A refresh token is only described to the client it was issued to.
+        if let (refresh, family) = await liveRefreshToken(token), family.clientID == caller.client.id {
+            return Introspection(
+                active: true,
+                members: [
+                    ("token_type", .string("refresh_token")), ("scope", .string(refresh.scope.sorted().joined(separator: " "))),
+                    ("client_id", .string(family.clientID)), ("exp", .int(Int(refresh.expiresAt.timeIntervalSince1970))),
+                    ("iat", .int(Int(refresh.createdAt.timeIntervalSince1970))),
+                ])
+        }
+        return .inactive
+    }
+
+    /// Revokes an access or refresh token issued to the calling client. Unknown tokens and tokens of
+    /// other clients are answered like success, as RFC 7009 §2.2 asks.
+    public func revoke(_ items: [(name: String, value: String)], authorization: String?) async throws(OAuthError) {
+        let parameters = try OAuthParameters(items)
+        let caller = try await clients.authenticate(parameters, authorization: authorization)
+        let token = try parameters.required("token")
+        let at = now()
+        if let claims = await validAccessToken(token), claims.extra["client_id"]?.stringValue == caller.client.id, let jti = claims.jwtID,
+            let exp = claims.expiresAt
+        {
+            do {
+                try await store.write { try $0.revokeAccessToken(jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp))) }
+            } catch {
+                throw .serverError("cannot record the revocation")
+            }
+            return
+        }
+        if let (_, family) = await liveRefreshToken(token), family.clientID == caller.client.id {
+            // Revoking a refresh token revokes what was issued with it (RFC 7009 §2.1).
+            do {
+                try await store.write { try $0.revokeTokenFamily(id: family.id, at: at, reason: "revoked by the client") }
+            } catch {
+                throw .serverError("cannot record the revocation")
+            }
+        }
+    }
+
+    /// The claims of a genuine, unexpired, unrevoked access token of ours.
+    func validAccessToken(_ token: String) async -> JWTClaims? {
+        guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }
+        let header = try? JWS.unverifiedKeyID(of: token)
+        guard let kid = header, let key = try? await keys.verificationKey(kid: kid) else { return nil }
+        let validator = JWTValidator(
+            issuer: settings.issuer, audiences: [settings.audience], allowedAlgorithms: Set(SigningAlgorithm.allCases), leeway: 0,
+            requireIssuedAt: true, requireJWTID: true, requiredType: "at+jwt")
+        guard let claims = try? validator.validate(token, keys: { $0 == kid ? key : nil }, now: Int(now().timeIntervalSince1970)),
+            let jti = claims.jwtID
+        else { return nil }
+        let revoked = (try? await store.read { try $0.isAccessTokenRevoked(jti: jti) }) ?? true
+        return revoked ? nil : claims
+    }
+
+    private func liveRefreshToken(_ token: String) async -> (RefreshToken, TokenFamily)? {
+        let hash = TokenHash.of(token)
+        let at = now()
+        guard let found = try? await store.read({ reader -> (RefreshToken, TokenFamily)? in
+            guard let refresh = try reader.refreshToken(hash: hash), let family = try reader.tokenFamily(id: refresh.familyID) else { return nil }
+            return (refresh, family)
+        }) else { return nil }
+        guard found.0.usedAt == nil, found.0.expiresAt > at, found.1.revokedAt == nil else { return nil }
+        return found
+    }
+}
