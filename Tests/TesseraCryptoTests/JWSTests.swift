@@ -154,6 +154,24 @@ struct KeyRing {
         expect(throwsCode: .malformedToken) { _ = try ring.verify(big) }
     }
 
+    @Test func rejectsDuplicateMemberNames() throws {
+        for header in [
+            "{\"alg\":\"ES256\",\"kid\":\"es\",\"alg\":\"none\"}",
+            "{\"alg\":\"ES256\",\"kid\":\"es\",\"\\u006bid\":\"ed\"}",
+            "{\"alg\":\"ES256\",\"kid\":\"es\",\"x\":{\"a\":1,\"a\":2}}",
+        ] {
+            let t = try forgeToken(header: header, payload: payload, key: ring.es256)
+            expect(throwsCode: .malformedToken, "\(header)") { _ = try ring.verify(t) }
+        }
+        // The same name in sibling objects, or as a string value, is fine.
+        let fine = try forgeToken(
+            header: "{\"alg\":\"ES256\",\"kid\":\"es\",\"a\":{\"kid\":\"alg\"},\"b\":[{\"kid\":1},{\"kid\":2}]}",
+            payload: payload, key: ring.es256)
+        #expect(throws: Never.self) { try ring.verify(fine) }
+        let claims = Array("{\"iss\":\"a\",\"sub\":\"ada\",\"sub\":\"root\",\"exp\":1}".utf8)
+        expect(throwsCode: .malformedToken) { _ = try JWTClaims(decoding: claims) }
+    }
+
     @Test func rejectsTampering() throws {
         let token = try JWS.sign(header: ["typ": "JWT"], payload: payload, key: ring.es256, kid: "es")
         let parts = token.split(separator: ".").map(String.init)
