@@ -77,7 +77,8 @@ func expect(
 ) {
     do {
         try body()
-        Issue.record("expected \(code), nothing thrown \(comment.map { "(\($0))" } ?? "")", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected \(code), nothing thrown \(comment.map { "(\($0))" } ?? "")", sourceLocation: sourceLocation)
     } catch let error as CryptoError {
         #expect(error.code == code, "\(error) \(comment.map { "(\($0))" } ?? "")", sourceLocation: sourceLocation)
     } catch {

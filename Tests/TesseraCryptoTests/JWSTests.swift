@@ -60,7 +60,9 @@ struct KeyRing {
             ["typ": "JWT", "alg": "none"], ["typ": "JWT", "kid": "x"], ["typ": "JWT", "jku": "https://evil"],
             ["typ": "JWT", "crit": .array(["exp"])],
         ] {
-            expect(throwsCode: .invalidParameters) { _ = try JWS.sign(header: header, payload: payload, key: key, kid: "es") }
+            expect(throwsCode: .invalidParameters) {
+                _ = try JWS.sign(header: header, payload: payload, key: key, kid: "es")
+            }
         }
     }
 
@@ -122,7 +124,8 @@ struct KeyRing {
             "\"jwk\":\(embedded)", "\"jku\":\"https://attacker.example/jwks\"", "\"x5u\":\"https://a.example/c\"",
             "\"x5c\":[\"MIIB\"]", "\"crit\":[\"exp\"]",
         ] {
-            let t = try forgeToken(header: "{\"alg\":\"ES256\",\"kid\":\"es\",\(extra)}", payload: payload, key: ring.es256)
+            let t = try forgeToken(
+                header: "{\"alg\":\"ES256\",\"kid\":\"es\",\(extra)}", payload: payload, key: ring.es256)
             expect(throwsCode: .unsupportedHeader, "\(extra)") { _ = try ring.verify(t) }
         }
     }
@@ -172,6 +175,14 @@ struct KeyRing {
         expect(throwsCode: .malformedToken) { _ = try JWTClaims(decoding: claims) }
     }
 
+    @Test func deeplyNestedHeaderIsRefusedWithoutCrashing() throws {
+        let depth = 5000
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let t = try forgeToken(
+            header: "{\"alg\":\"ES256\",\"kid\":\"es\",\"x\":\(nested)}", payload: payload, key: ring.es256)
+        expect(throwsCode: .malformedToken) { _ = try ring.verify(t) }
+    }
+
     @Test func rejectsTampering() throws {
         let token = try JWS.sign(header: ["typ": "JWT"], payload: payload, key: ring.es256, kid: "es")
         let parts = token.split(separator: ".").map(String.init)
@@ -179,13 +190,17 @@ struct KeyRing {
         expect(throwsCode: .badSignature) { _ = try ring.verify(tamperedPayload) }
         var signature = try Base64URL.decode(parts[2])
         signature[0] ^= 0x01
-        expect(throwsCode: .badSignature) { _ = try ring.verify(parts[0] + "." + parts[1] + "." + Base64URL.encode(signature)) }
+        expect(throwsCode: .badSignature) {
+            _ = try ring.verify(parts[0] + "." + parts[1] + "." + Base64URL.encode(signature))
+        }
         // Signature from another ES256 key.
         let other = try SigningKey.generate(.es256)
         let foreign = try JWS.sign(header: ["typ": "JWT"], payload: payload, key: other, kid: "es")
         expect(throwsCode: .badSignature) { _ = try ring.verify(foreign) }
         // DER-encoded ECDSA signature instead of R‖S.
         let der = try #require(ECDSASignature.der(fromRaw: try Base64URL.decode(parts[2])))
-        expect(throwsCode: .badSignature) { _ = try ring.verify(parts[0] + "." + parts[1] + "." + Base64URL.encode(der)) }
+        expect(throwsCode: .badSignature) {
+            _ = try ring.verify(parts[0] + "." + parts[1] + "." + Base64URL.encode(der))
+        }
     }
 }

@@ -55,7 +55,10 @@ import Testing
         let future = try token(claims { $0.notBefore = now + 120 })
         expect(throwsCode: .tokenNotYetValid) { _ = try validator.validate(future, keys: ring.lookup, now: now) }
         #expect(throws: Never.self) { try validator.validate(future, keys: ring.lookup, now: now + 60) }
-        let issuedLater = try token(claims { $0.issuedAt = now + 600; $0.expiresAt = now + 900 })
+        let issuedLater = try token(
+            claims {
+                $0.issuedAt = now + 600; $0.expiresAt = now + 900
+            })
         expect(throwsCode: .tokenNotYetValid) { _ = try validator.validate(issuedLater, keys: ring.lookup, now: now) }
     }
 
@@ -106,7 +109,9 @@ import Testing
             "{\"iss\":\"https://id.example.org\",\"exp\":1e300,\"aud\":\"mdm\"}", "not json",
         ] {
             let t = try JWS.sign(header: ["typ": "JWT"], payload: Array(body.utf8), key: ring.es256, kid: "es")
-            expect(throwsCode: .malformedToken, "\(body)") { _ = try validator.validate(t, keys: ring.lookup, now: now) }
+            expect(throwsCode: .malformedToken, "\(body)") {
+                _ = try validator.validate(t, keys: ring.lookup, now: now)
+            }
         }
         // A fractional NumericDate is accepted (RFC 7519 allows it).
         let fractional = "{\"iss\":\"https://id.example.org\",\"exp\":1800000300.5,\"aud\":\"mdm\"}"

@@ -59,7 +59,9 @@ import Testing
         let key = SecureRandom.bytes(32)
         for mode in [0o644, 0o640, 0o604, 0o660, 0o610] {
             let path = try directory.write(key, to: "kek-\(mode)", mode: mode)
-            expect(throwsCode: .insecureKeyFile, "mode \(String(mode, radix: 8))") { _ = try KeyEncryption(kekFile: path) }
+            expect(throwsCode: .insecureKeyFile, "mode \(String(mode, radix: 8))") {
+                _ = try KeyEncryption(kekFile: path)
+            }
         }
         expect(throwsCode: .insecureKeyFile) { _ = try KeyEncryption(kekFile: directory.url.path) }
         expect(throwsCode: .invalidKeyFile) { _ = try KeyEncryption(kekFile: directory.path("missing")) }

@@ -20,7 +20,9 @@ import Testing
         _ = try dir.write(message, to: "msg")
         try openssl(["genpkey"] + Self.generateArguments(algorithm) + ["-out", dir.path("key.pem")])
         try openssl(["pkey", "-in", dir.path("key.pem"), "-pubout", "-out", dir.path("pub.pem")])
-        try openssl(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", dir.path("key.pem"), "-out", dir.path("key.der")])
+        try openssl([
+            "pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", dir.path("key.pem"), "-out", dir.path("key.der"),
+        ])
 
         // Their public key (PEM SPKI, as a client registers it), their signature, our verification.
         let pem = String(decoding: try dir.read("pub.pem"), as: UTF8.self)
@@ -32,10 +34,13 @@ import Testing
         }
         if algorithm == .edDSA {
             try openssl([
-                "pkeyutl", "-sign", "-inkey", dir.path("key.pem"), "-rawin", "-in", dir.path("msg"), "-out", dir.path("their.sig"),
+                "pkeyutl", "-sign", "-inkey", dir.path("key.pem"), "-rawin", "-in", dir.path("msg"), "-out",
+                dir.path("their.sig"),
             ])
         } else {
-            try openssl(["dgst", "-sha256", "-sign", dir.path("key.pem"), "-out", dir.path("their.sig"), dir.path("msg")])
+            try openssl([
+                "dgst", "-sha256", "-sign", dir.path("key.pem"), "-out", dir.path("their.sig"), dir.path("msg"),
+            ])
         }
         var theirSignature = try dir.read("their.sig")
         if algorithm == .es256 { theirSignature = try ECDSASignature.raw(fromDER: theirSignature) }
@@ -73,7 +78,10 @@ import Testing
         case .rs256: #expect(text.contains("3072 bit"))
         }
         // openssl's public key from our private key is byte-identical to ours.
-        try openssl(["pkey", "-inform", "DER", "-in", dir.path("key.der"), "-pubout", "-outform", "DER", "-out", dir.path("their-pub.der")])
+        try openssl([
+            "pkey", "-inform", "DER", "-in", dir.path("key.der"), "-pubout", "-outform", "DER", "-out",
+            dir.path("their-pub.der"),
+        ])
         #expect(try dir.read("their-pub.der") == dir.read("pub.der"))
     }
 
@@ -89,10 +97,15 @@ import Testing
             try openssl(["pkey", "-in", dir.path("\(name).pem"), "-pubout", "-out", dir.path("\(name).pub")])
             let pem = String(decoding: try dir.read("\(name).pub"), as: UTF8.self)
             expect(throwsCode: .invalidKey, "\(name)") { _ = try VerificationKey(pem: pem) }
-            try openssl(["pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", dir.path("\(name).pem"), "-out", dir.path("\(name).der")])
+            try openssl([
+                "pkcs8", "-topk8", "-nocrypt", "-outform", "DER", "-in", dir.path("\(name).pem"), "-out",
+                dir.path("\(name).der"),
+            ])
             let der = try dir.read("\(name).der")
             for algorithm in SigningAlgorithm.allCases {
-                expect(throwsCode: .invalidKey, "\(name) as \(algorithm)") { _ = try SigningKey(pkcs8DER: der, algorithm: algorithm) }
+                expect(throwsCode: .invalidKey, "\(name) as \(algorithm)") {
+                    _ = try SigningKey(pkcs8DER: der, algorithm: algorithm)
+                }
             }
         }
         // A private key PEM, garbage and empty input are not public keys.
@@ -100,6 +113,21 @@ import Testing
         for bad in [privatePEM, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "", "hello"] {
             expect(throwsCode: .invalidKey) { _ = try VerificationKey(pem: bad) }
         }
+    }
+
+    /// A client registering a P-256 key in compressed point form still gets the fixed-width JWK.
+    @Test func compressedP256PointExportsFullCoordinates() throws {
+        let dir = try TemporaryDirectory()
+        let a3 = try VerificationKey(jwk: JOSEVectorTests.a3Key)
+        _ = try dir.write(try a3.subjectPublicKeyInfo(), to: "pub.der")
+        try openssl([
+            "pkey", "-pubin", "-inform", "DER", "-in", dir.path("pub.der"), "-ec_conv_form", "compressed",
+            "-out", dir.path("compressed.pem"),
+        ])
+        let compressed = try VerificationKey(pem: String(decoding: try dir.read("compressed.pem"), as: UTF8.self))
+        #expect(try compressed.subjectPublicKeyInfo().count < a3.subjectPublicKeyInfo().count)
+        let jwk = try compressed.jwk(kid: "c")
+        #expect(jwk["x"] == JOSEVectorTests.a3Key["x"] && jwk["y"] == JOSEVectorTests.a3Key["y"])
     }
 
     /// A JWS we issue is verified by `openssl` from nothing but our JWKS entry's PEM equivalent.
