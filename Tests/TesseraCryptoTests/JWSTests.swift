@@ -204,3 +204,22 @@ struct KeyRing {
         }
     }
 }
+
+@Suite struct ConcurrentUseTests {
+    /// One key shared by many tasks: every token verifies (EVP_PKEY shared read-only across threads).
+    @Test func concurrentSigningAndVerifying() async throws {
+        let ring = KeyRing.shared
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let (kid, key) = [("es", ring.es256), ("ed", ring.edDSA), ("rs", ring.rs256)][index % 3]
+                    let payload = Array("{\"n\":\(index)}".utf8)
+                    let token = try JWS.sign(header: ["typ": "JWT"], payload: payload, key: key, kid: kid)
+                    return try ring.verify(token).payload == payload
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 64 && results.allSatisfy { $0 })
+    }
+}
