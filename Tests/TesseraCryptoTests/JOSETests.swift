@@ -49,7 +49,7 @@ import Testing
         let message = Array("pkcs8".utf8)
         #expect(try key.publicKey().verify(signature: restored.sign(message), message: message))
         for other in SigningAlgorithm.allCases where other != algorithm {
-            expect(throwsCode: .invalidKey) { try SigningKey(pkcs8DER: der, algorithm: other) }
+            expect(throwsCode: .invalidKey) { _ = try SigningKey(pkcs8DER: der, algorithm: other) }
         }
         #expect(throws: CryptoError.self) { try SigningKey(pkcs8DER: der + [0], algorithm: algorithm) }
         #expect(throws: CryptoError.self) { try SigningKey(pkcs8DER: Array(der.dropLast()), algorithm: algorithm) }
