@@ -43,7 +43,7 @@ public struct KeyEncryption: Sendable {
         func unreadable(_ reason: String) -> CryptoError {
             CryptoError(code: .invalidKeyFile, message: "key-encryption key file \(path): \(reason)")
         }
-        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw unreadable(String(cString: strerror(errno))) }
         defer { close(descriptor) }
         var status = stat()
@@ -135,12 +135,15 @@ public struct KeyEncryption: Sendable {
             nonce.withUnsafeBufferPointer { nonceBuffer in
                 let initialised =
                     encrypt
-                    ? EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, keyBuffer.baseAddress, nonceBuffer.baseAddress)
-                    : EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, keyBuffer.baseAddress, nonceBuffer.baseAddress)
+                    ? EVP_EncryptInit_ex(
+                        context, EVP_aes_256_gcm(), nil, keyBuffer.baseAddress, nonceBuffer.baseAddress)
+                    : EVP_DecryptInit_ex(
+                        context, EVP_aes_256_gcm(), nil, keyBuffer.baseAddress, nonceBuffer.baseAddress)
                 guard initialised == 1 else { return false }
                 var length: Int32 = 0
                 let update = encrypt ? EVP_EncryptUpdate : EVP_DecryptUpdate
-                guard aad.withUnsafeBufferPointer({ update(context, nil, &length, $0.baseAddress, Int32($0.count)) }) == 1
+                guard
+                    aad.withUnsafeBufferPointer({ update(context, nil, &length, $0.baseAddress, Int32($0.count)) }) == 1
                 else { return false }
                 var written = 0
                 if !input.isEmpty {

@@ -90,12 +90,14 @@ public struct SigningKey: Sendable {
         guard let implied = key.impliedAlgorithm, implied == algorithm else {
             throw CryptoError(
                 code: .invalidKey,
-                message: "the key's type (\(key.impliedAlgorithm?.rawValue ?? "unsupported")) does not match \(algorithm)")
+                message:
+                    "the key's type (\(key.impliedAlgorithm?.rawValue ?? "unsupported")) does not match \(algorithm)")
         }
         if algorithm == .rs256 {
             guard key.bits >= VerificationKey.minimumRSABits else {
                 throw CryptoError(
-                    code: .invalidKey, message: "RSA key of \(key.bits) bits; at least \(VerificationKey.minimumRSABits) required")
+                    code: .invalidKey,
+                    message: "RSA key of \(key.bits) bits; at least \(VerificationKey.minimumRSABits) required")
             }
             guard key.bits <= VerificationKey.maximumRSABits else {
                 throw CryptoError(code: .invalidKey, message: "RSA key above \(VerificationKey.maximumRSABits) bits")

@@ -148,15 +148,11 @@ public struct VerificationKey: Sendable {
         var members = ["kid": kid, "alg": algorithm.rawValue, "use": "sig"]
         switch algorithm {
         case .es256:
-            let spki = try key.subjectPublicKeyInfo()
-            let prefix = DER.p256PublicKeyPrefix + [0x04]
-            guard spki.count == prefix.count + 64, spki.starts(with: prefix) else {
-                throw CryptoError(code: .invalidKey, message: "P-256 key is not in uncompressed form")
-            }
             members["kty"] = "EC"
             members["crv"] = "P-256"
-            members["x"] = Base64URL.encode(spki[prefix.count..<prefix.count + 32])
-            members["y"] = Base64URL.encode(spki[(prefix.count + 32)...])
+            // Coordinates are fixed-width (RFC 7518 §6.2.1.2), whatever point form the key was read in.
+            members["x"] = Base64URL.encode(try bigNumberParameter(OSSL_PKEY_PARAM_EC_PUB_X, width: 32))
+            members["y"] = Base64URL.encode(try bigNumberParameter(OSSL_PKEY_PARAM_EC_PUB_Y, width: 32))
         case .edDSA:
             var raw = [UInt8](repeating: 0, count: 32)
             var length = raw.count
@@ -175,15 +171,20 @@ public struct VerificationKey: Sendable {
         return JWK(members: members)
     }
 
-    private func bigNumberParameter(_ name: String) throws(CryptoError) -> [UInt8] {
+    /// A big-number key parameter as big-endian bytes: minimal, or left-padded to `width`.
+    private func bigNumberParameter(_ name: String, width: Int? = nil) throws(CryptoError) -> [UInt8] {
         ERR_clear_error()
         var number: OpaquePointer?
         guard EVP_PKEY_get_bn_param(key.pointer, name, &number) == 1, let number else {
             throw CryptoError.openSSL("EVP_PKEY_get_bn_param(\(name))")
         }
         defer { BN_free(number) }
-        var bytes = [UInt8](repeating: 0, count: (Int(BN_num_bits(number)) + 7) / 8)
-        _ = bytes.withUnsafeMutableBufferPointer { BN_bn2bin(number, $0.baseAddress) }
+        let length = width ?? (Int(BN_num_bits(number)) + 7) / 8
+        var bytes = [UInt8](repeating: 0, count: length)
+        let written = bytes.withUnsafeMutableBufferPointer { BN_bn2binpad(number, $0.baseAddress, Int32(length)) }
+        guard written == length else {
+            throw CryptoError(code: .invalidKey, message: "key parameter \(name) does not fit in \(length) bytes")
+        }
         return bytes
     }
 
