@@ -102,7 +102,7 @@ struct Invocation: Sendable {
 }
 
 public enum TesseraCLI {
-    static let commands: [Command] = AccountCommands.all + AuditCommands.all + ClientCommands.all + ConfigCommands.all + ServeCommand.all
+    static let commands: [Command] = AccountCommands.all + AuditCommands.all + ClientCommands.all + KeyCommands.all + ConfigCommands.all + ServeCommand.all
 
     /// Runs `tessera` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String]) async -> Int32 {

@@ -62,7 +62,7 @@ public struct CryptoError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Code
     public let message: String
 
-    init(code: Code, message: String) {
+    public init(code: Code, message: String) {
         self.code = code
         self.message = message
     }

@@ -69,6 +69,47 @@ public enum JWS {
         allowedAlgorithms: Set<SigningAlgorithm>,
         requiredType: String? = nil
     ) throws(CryptoError) -> Verified {
+        try verify(
+            token, candidates: { kid in kid.flatMap(keys).map { [$0] } ?? [] }, requireKeyID: true,
+            allowedAlgorithms: allowedAlgorithms, requiredType: requiredType)
+    }
+
+    /// Verifies against a small set of keys registered without `kid`s (an OAuth client's PEM keys): the
+    /// header's `kid` is optional, and the signature must verify under one of the keys whose own
+    /// algorithm is the header's `alg` (so the algorithm stays pinned per key).
+    public static func verify(
+        _ token: String,
+        candidates: [VerificationKey],
+        allowedAlgorithms: Set<SigningAlgorithm>,
+        requiredType: String? = nil
+    ) throws(CryptoError) -> Verified {
+        try verify(
+            token, candidates: { _ in candidates }, requireKeyID: false, allowedAlgorithms: allowedAlgorithms,
+            requiredType: requiredType)
+    }
+
+    /// The `kid` of a token's header, read without verifying anything (to pick the key to verify with).
+    public static func unverifiedKeyID(of token: String) throws(CryptoError) -> String? {
+        guard token.utf8.count <= maximumTokenLength, let first = token.split(separator: ".", omittingEmptySubsequences: false).first
+        else {
+            throw CryptoError(code: .malformedToken, message: "malformed JWS")
+        }
+        do {
+            let header = try JSONValue.parseObject(try Base64URL.decode(String(first)))
+            if case .string(let kid)? = header["kid"], !kid.isEmpty { return kid }
+            return nil
+        } catch {
+            throw CryptoError(code: .malformedToken, message: "malformed JWS: header is not base64url of a JSON object")
+        }
+    }
+
+    static func verify(
+        _ token: String,
+        candidates: (String?) -> [VerificationKey],
+        requireKeyID: Bool,
+        allowedAlgorithms: Set<SigningAlgorithm>,
+        requiredType: String?
+    ) throws(CryptoError) -> Verified {
         func malformed(_ reason: String) -> CryptoError {
             CryptoError(code: .malformedToken, message: "malformed JWS: \(reason)")
         }
@@ -95,15 +136,19 @@ public enum JWS {
         for name in refusedHeaderParameters where header[name] != nil {
             throw CryptoError(code: .unsupportedHeader, message: "header parameter \"\(name)\" is refused")
         }
-        guard case .string(let kid)? = header["kid"], !kid.isEmpty else {
+        var kid: String?
+        if case .string(let named)? = header["kid"], !named.isEmpty { kid = named }
+        if requireKeyID && kid == nil {
             throw CryptoError(code: .unknownKey, message: "header has no \"kid\"")
         }
-        guard let key = keys(kid) else {
+        let available = candidates(kid)
+        guard !available.isEmpty else {
             throw CryptoError(code: .unknownKey, message: "no key with this kid")
         }
-        guard key.algorithm == algorithm else {
+        let keys = available.filter { $0.algorithm == algorithm }
+        guard !keys.isEmpty else {
             throw CryptoError(
-                code: .algorithmNotAllowed, message: "header says \(algorithm) but the key is for \(key.algorithm)")
+                code: .algorithmNotAllowed, message: "header says \(algorithm) but the key is for \(available[0].algorithm)")
         }
         if let requiredType {
             guard case .string(let type)? = header["typ"], Self.typesMatch(type, requiredType) else {
@@ -120,10 +165,10 @@ public enum JWS {
             throw malformed("payload or signature is not base64url")
         }
         let signingInput = Array(bytes[..<(segments[0].count + 1 + segments[1].count)])
-        guard key.verify(signature: signature, message: signingInput) else {
+        guard keys.contains(where: { $0.verify(signature: signature, message: signingInput) }) else {
             throw CryptoError(code: .badSignature, message: "the signature does not verify")
         }
-        return Verified(header: header, payload: payload, algorithm: algorithm, kid: kid)
+        return Verified(header: header, payload: payload, algorithm: algorithm, kid: kid ?? "")
     }
 
     static func typesMatch(_ presented: String, _ required: String) -> Bool {

@@ -154,9 +154,22 @@ public struct JWTValidator: Sendable {
     public func validate(
         _ token: String, keys: (String) -> VerificationKey?, now: Int? = nil
     ) throws(CryptoError) -> JWTClaims {
-        let now = now ?? Int(Date().timeIntervalSince1970)
         let verified = try JWS.verify(
             token, keys: keys, allowedAlgorithms: allowedAlgorithms, requiredType: requiredType)
+        return try check(verified, now: now ?? Int(Date().timeIntervalSince1970))
+    }
+
+    /// As `validate(_:keys:now:)`, for a token signed by one of a few keys registered without `kid`s
+    /// (an OAuth client's assertion).
+    public func validate(
+        _ token: String, candidates: [VerificationKey], now: Int? = nil
+    ) throws(CryptoError) -> JWTClaims {
+        let verified = try JWS.verify(
+            token, candidates: candidates, allowedAlgorithms: allowedAlgorithms, requiredType: requiredType)
+        return try check(verified, now: now ?? Int(Date().timeIntervalSince1970))
+    }
+
+    private func check(_ verified: JWS.Verified, now: Int) throws(CryptoError) -> JWTClaims {
         let claims = try JWTClaims(decoding: verified.payload)
         func missing(_ name: String) -> CryptoError {
             CryptoError(code: .missingClaim, message: "the token has no \"\(name)\" claim")

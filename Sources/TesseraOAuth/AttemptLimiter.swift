@@ -13,14 +13,18 @@ public final class AttemptLimiter: Sendable {
     /// Attempts allowed in a burst, refilled at `perMinute` a minute.
     public let burst: Int
     public let perMinute: Int
-    private let shards: [Mutex<[String: Bucket]>]
+    private final class Shard: Sendable {
+        let buckets = Mutex<[String: Bucket]>([:])
+    }
+
+    private let shards: [Shard]
     /// Each shard forgets full buckets past this many entries, bounding memory under a flood of keys.
     static let maximumEntriesPerShard = 4096
 
     public init(perMinute: Int, burst: Int? = nil, shards: Int = 16) {
         self.perMinute = max(1, perMinute)
         self.burst = max(1, burst ?? perMinute)
-        self.shards = (0..<max(1, shards)).map { _ in Mutex([:]) }
+        self.shards = (0..<max(1, shards)).map { _ in Shard() }
     }
 
     /// Takes one attempt from every bucket named, or throws `slow_down` (429) without taking any.
@@ -28,7 +32,7 @@ public final class AttemptLimiter: Sendable {
         var wait = 0.0
         for key in keys {
             let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
-            let needed = shard.withLock { buckets -> Double in
+            let needed = shard.buckets.withLock { buckets -> Double in
                 var bucket = refilled(buckets[key], at: now)
                 guard bucket.tokens >= 1 else { return (1 - bucket.tokens) * 60 / Double(perMinute) }
                 bucket.tokens -= 1

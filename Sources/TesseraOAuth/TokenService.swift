@@ -1,5 +1,5 @@
-import Foundation
-import TesseraAccounts
+public import Foundation
+public import TesseraAccounts
 public import TesseraCore
 import TesseraCrypto
 public import TesseraStore

@@ -43,6 +43,7 @@ public struct TesseraConfiguration: Sendable {
         public var signingAlgorithm: String
         public var keyEncryptionKeyFile: String
         public var keyPrepublish: Duration
+        public var passwordAttemptsPerMinute: Int
         public var accessTokenLifetime: Duration
         public var refreshTokenLifetime: Duration
     }
@@ -151,6 +152,7 @@ public struct TesseraConfiguration: Sendable {
             issuer: try Self.issuer(string("oauth.issuer")), accessTokenAudience: string("oauth.access_token_audience"),
             signingAlgorithm: string("oauth.signing_algorithm"), keyEncryptionKeyFile: string("oauth.key_encryption_key_file"),
             keyPrepublish: .seconds(integer("oauth.key_prepublish_seconds")),
+            passwordAttemptsPerMinute: integer("oauth.password_attempts_per_minute"),
             accessTokenLifetime: .seconds(integer("oauth.access_token_lifetime_seconds")),
             refreshTokenLifetime: .seconds(integer("oauth.refresh_token_lifetime_seconds")))
         guard ["ES256", "EdDSA", "RS256"].contains(oauth.signingAlgorithm) else {

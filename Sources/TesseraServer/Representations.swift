@@ -85,6 +85,20 @@ public enum Representation {
         json.endObject()
     }
 
+    /// A signing key without its private half.
+    public static func write(_ key: SigningKeyRecord, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("kid"); json.string(key.id)
+        json.key("alg"); json.string(key.algorithm)
+        json.key("state"); json.string(key.state.rawValue)
+        json.key("created_at"); json.string(timestamp(key.createdAt))
+        json.key("activates_at"); json.string(timestamp(key.activatesAt))
+        json.key("retired_at"); optional(key.retiredAt.map(timestamp), &json)
+        json.key("remove_after"); optional(key.removeAfter.map(timestamp), &json)
+        json.key("jwk"); json.raw(Array(key.publicJWK.utf8))
+        json.endObject()
+    }
+
     /// RFC 3339 in UTC with millisecond precision: `2026-11-29T11:41:37.123Z`.
     public static func timestamp(_ date: Date) -> String {
         date.formatted(

@@ -14,6 +14,9 @@ public struct TesseraRuntime: Sendable {
     public let accounts: AccountService
     public let audit: AuditService
     public let clients: ClientService
+    public let keys: SigningKeyRing
+    public let tokens: TokenService
+    public let inspection: TokenInspection
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -37,18 +40,31 @@ public struct TesseraRuntime: Sendable {
             hasher: PasswordHasher(
                 parameters: parameters, maxConcurrentHashes: configuration.passwords.maxConcurrentHashes))
         let sha256Hex: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
+        let accounts = AccountService(
+            store: store, policy: configuration.accountPolicy, hasher: hasher,
+            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex)
+        let oauth = configuration.oauth
+        let (kek, createdKEK) = try SigningKeyRing.loadKeyEncryptionKey(path: oauth.keyEncryptionKeyFile)
+        if createdKEK {
+            logger.notice("created the key-encryption key file: back it up with the database", ["path": .string(oauth.keyEncryptionKeyFile)])
+        }
+        let keys = SigningKeyRing(
+            store: store, kek: kek, algorithm: SigningAlgorithm(rawValue: oauth.signingAlgorithm) ?? .es256, prepublish: oauth.keyPrepublish,
+            defaultTokenLifetime: oauth.accessTokenLifetime, sha256Hex: sha256Hex)
+        let settings = TokenService.Settings(issuer: oauth.issuer, audience: oauth.accessTokenAudience)
         return TesseraRuntime(
-            configuration: configuration, store: store,
-            accounts: AccountService(
-                store: store, policy: configuration.accountPolicy, hasher: hasher,
-                generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex),
+            configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
             clients: ClientService(
                 store: store,
                 defaults: ClientService.Defaults(
-                    accessTokenLifetime: configuration.oauth.accessTokenLifetime,
-                    refreshTokenLifetime: configuration.oauth.refreshTokenLifetime),
+                    accessTokenLifetime: oauth.accessTokenLifetime, refreshTokenLifetime: oauth.refreshTokenLifetime),
                 sha256Hex: sha256Hex),
+            keys: keys,
+            tokens: TokenService(
+                store: store, keys: keys, accounts: accounts, settings: settings,
+                limiter: AttemptLimiter(perMinute: oauth.passwordAttemptsPerMinute)),
+            inspection: TokenInspection(store: store, keys: keys, settings: settings),
             logger: logger)
     }
 }

@@ -4,6 +4,7 @@ import Synchronization
 import TesseraAccounts
 import TesseraCore
 public import TesseraHTTP
+import TesseraOAuth
 import TesseraPlatform
 import TesseraStore
 
@@ -83,6 +84,11 @@ public final class TesseraNode: Sendable {
     public func run(handleSignals: Bool = true) async {
         let signals = handleSignals ? installSignalHandlers() : []
         await announceFirstAdministratorIfNeeded()
+        do {
+            try await runtime.keys.ensureSigningKey()
+        } catch {
+            runtime.logger.error("no token signing key: token requests will fail", ["error": .string(String(describing: error))])
+        }
         let purge = Task { [runtime] in
             while !Task.isCancelled {
                 do {
@@ -93,6 +99,12 @@ public final class TesseraNode: Sendable {
                     }
                 } catch {
                     runtime.logger.error("retention purge failed", ["error": .string(String(describing: error))])
+                }
+                do {
+                    let removed = try await runtime.store.write { try $0.purgeExpiredTokens(before: Date()) }
+                    if removed > 0 { runtime.logger.info("expired tokens removed", ["count": .int(removed)]) }
+                } catch {
+                    runtime.logger.error("token purge failed", ["error": .string(String(describing: error))])
                 }
                 try? await Task.sleep(for: Self.purgeInterval)
             }
@@ -173,6 +185,8 @@ enum Routes {
                 return response
             }
         }
+        OAuthEndpoints(tokens: runtime.tokens, inspection: runtime.inspection, keys: runtime.keys, issuer: runtime.configuration.oauth.issuer)
+            .register(in: &router)
         router.add("GET", "/metrics", name: "metrics") { _ in
             var response = HTTPResponse(status: 200, body: Array(metrics.render().utf8))
             response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

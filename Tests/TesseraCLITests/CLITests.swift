@@ -18,6 +18,7 @@ final class CLIHarness: Sendable {
               "store": { "sqlite": { "path": "\(directory)/var/tessera.sqlite3" } },
               "accounts": { "managed_domains": ["appleid.example.com"] },
               "passwords": { "scrypt_log_n": 10 },
+              "oauth": { "key_encryption_key_file": "\(directory)/var/kek" },
               \(extraConfig)
             }
             """

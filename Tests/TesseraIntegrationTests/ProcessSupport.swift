@@ -29,6 +29,7 @@ final class Scratch: Sendable {
               "server": { "port": 0, "shutdown_grace_seconds": 5 },
               "store": { "sqlite": { "path": "\(path)/var/tessera.sqlite3" } },
               "passwords": { "scrypt_log_n": 10 },
+              "oauth": { "key_encryption_key_file": "\(path)/var/kek" },
               \(body)
             }
             """)

@@ -53,7 +53,10 @@ import Testing
             }
         }
         let verify = try await runCommand(tesseraBinary, ["audit", "verify", "--config", scratch.config])
-        #expect(verify.status == 0 && verify.out.contains("6 entries"))
+        #expect(verify.status == 0 && verify.out.contains("Audit chain intact"))
+        let list = try await runCommand(tesseraBinary, ["audit", "list", "--json", "--config", scratch.config])
+        let entries = try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [[String: Any]]
+        #expect(entries?.filter { $0["action"] as? String == "account.create" }.count == 6)
         #expect(try await curl("http://127.0.0.1:\(server.port)/readyz").status == 200)
         server.signal(SIGINT)
         #expect(try await server.waitForExit() == 0)
@@ -72,7 +75,7 @@ import Testing
         try refused.write(
             "tessera.json",
             """
-            { "server": { "host": "0.0.0.0", "port": 0 }, "store": { "sqlite": { "path": "\(refused.path)/var/tessera.sqlite3" } } }
+            { "server": { "host": "0.0.0.0", "port": 0 }, "store": { "sqlite": { "path": "\(refused.path)/var/tessera.sqlite3" } }, "oauth": { "key_encryption_key_file": "\(refused.path)/var/kek" } }
             """)
         let result = try await runCommand(tesseraBinary, ["serve", "--config", refused.config], timeout: .seconds(30))
         #expect(result.status == 65)
@@ -114,7 +117,7 @@ import Testing
             "tessera.json",
             """
             { "server": { "port": 0, "tls": { "certificate_file": "\(live.cert)", "private_key_file": "\(live.key)" } },
-              "store": { "sqlite": { "path": "\(scratch.path)/var/tessera.sqlite3" } } }
+              "store": { "sqlite": { "path": "\(scratch.path)/var/tessera.sqlite3" } }, "oauth": { "key_encryption_key_file": "\(scratch.path)/var/kek" } }
             """)
         let server = try await ServeProcess(config: scratch.config)
         let url = "https://localhost:\(server.port)/healthz"

@@ -1,0 +1,71 @@
+import TesseraCore
+import TesseraServer
+
+/// `tessera keys …`
+enum KeyCommands {
+    static let all: [Command] = [list, rotate, retire]
+
+    static let list = Command(
+        spec: CommandSpec(
+            path: ["keys", "list"], summary: "List token-signing keys and their states",
+            options: [AccountCommands.jsonOption, AccountCommands.asOption],
+            discussion: "States: next (published, not yet signing), current (signing), retired (published until its tokens expire).")
+    ) { invocation in
+        let runtime = try invocation.runtime()
+        let actor = try await invocation.actor(runtime)
+        try await runtime.keys.ensureSigningKey()
+        let keys = try await runtime.keys.keys(by: actor)
+        if invocation.json {
+            invocation.console.out(
+                Output.json { writer in
+                    writer.beginArray()
+                    for key in keys { Representation.write(key, to: &writer) }
+                    writer.endArray()
+                })
+        } else {
+            invocation.console.out(
+                Output.table(
+                    ["KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED AFTER"],
+                    keys.map {
+                        [
+                            $0.id, $0.algorithm, $0.state.rawValue, Representation.timestamp($0.createdAt), Representation.timestamp($0.activatesAt),
+                            $0.removeAfter.map(Representation.timestamp) ?? "-",
+                        ]
+                    }))
+        }
+        return ExitStatus.ok
+    }
+
+    static let rotate = Command(
+        spec: CommandSpec(
+            path: ["keys", "rotate"], summary: "Add a new signing key: published now, signing after oauth.key_prepublish_seconds",
+            options: [AccountCommands.jsonOption, AccountCommands.asOption],
+            discussion: "When it starts signing, the current key retires and stays published until every token it signed has expired.")
+    ) { invocation in
+        let runtime = try invocation.runtime()
+        let key = try await runtime.keys.rotate(by: try await invocation.actor(runtime))
+        if invocation.json {
+            invocation.console.out(Output.json { Representation.write(key, to: &$0) })
+        } else {
+            invocation.console.out("New key \(key.id) (\(key.algorithm)) is published and signs from \(Representation.timestamp(key.activatesAt))")
+        }
+        return ExitStatus.ok
+    }
+
+    static let retire = Command(
+        spec: CommandSpec(
+            path: ["keys", "retire"], summary: "Stop a key signing now (a next key takes over at once)",
+            positionals: [PositionalSpec(name: "KID", help: "the key's kid", optional: false)],
+            options: [AccountCommands.jsonOption, AccountCommands.asOption],
+            discussion: "Use after a suspected compromise together with 'tessera keys rotate'. The key stays published until its tokens expire.")
+    ) { invocation in
+        let runtime = try invocation.runtime()
+        let key = try await runtime.keys.retire(invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
+        if invocation.json {
+            invocation.console.out(Output.json { Representation.write(key, to: &$0) })
+        } else {
+            invocation.console.out("Retired \(key.id); published until \(key.removeAfter.map(Representation.timestamp) ?? "now")")
+        }
+        return ExitStatus.ok
+    }
+}
