@@ -86,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraOAuthTests",
+            dependencies: ["TesseraOAuth", "TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",
