@@ -141,6 +141,7 @@ public struct OAuthEndpoints: Sendable {
         let algorithms = SigningAlgorithm.allCases.map(\.rawValue)
         json.beginObject()
         json.key("issuer"); json.string(issuer)
+        json.key("authorization_endpoint"); json.string(issuer + "/oauth2/authorize")
         json.key("token_endpoint"); json.string(issuer + "/oauth2/token")
         json.key("jwks_uri"); json.string(issuer + "/oauth2/jwks")
         json.key("introspection_endpoint"); json.string(issuer + "/oauth2/introspect")

@@ -44,6 +44,7 @@ public struct TesseraConfiguration: Sendable {
         public var keyEncryptionKeyFile: String
         public var keyPrepublish: Duration
         public var passwordAttemptsPerMinute: Int
+        public var sessionLifetime: Duration
         public var accessTokenLifetime: Duration
         public var refreshTokenLifetime: Duration
     }
@@ -153,6 +154,7 @@ public struct TesseraConfiguration: Sendable {
             signingAlgorithm: string("oauth.signing_algorithm"), keyEncryptionKeyFile: string("oauth.key_encryption_key_file"),
             keyPrepublish: .seconds(integer("oauth.key_prepublish_seconds")),
             passwordAttemptsPerMinute: integer("oauth.password_attempts_per_minute"),
+            sessionLifetime: .seconds(integer("oauth.session_lifetime_seconds")),
             accessTokenLifetime: .seconds(integer("oauth.access_token_lifetime_seconds")),
             refreshTokenLifetime: .seconds(integer("oauth.refresh_token_lifetime_seconds")))
         guard ["ES256", "EdDSA", "RS256"].contains(oauth.signingAlgorithm) else {

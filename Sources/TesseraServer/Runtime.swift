@@ -17,6 +17,7 @@ public struct TesseraRuntime: Sendable {
     public let keys: SigningKeyRing
     public let tokens: TokenService
     public let inspection: TokenInspection
+    public let authorization: AuthorizationService
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -52,6 +53,8 @@ public struct TesseraRuntime: Sendable {
             store: store, kek: kek, algorithm: SigningAlgorithm(rawValue: oauth.signingAlgorithm) ?? .es256, prepublish: oauth.keyPrepublish,
             defaultTokenLifetime: oauth.accessTokenLifetime, sha256Hex: sha256Hex)
         let settings = TokenService.Settings(issuer: oauth.issuer, audience: oauth.accessTokenAudience)
+        let limiter = AttemptLimiter(perMinute: oauth.passwordAttemptsPerMinute)
+        let tokens = TokenService(store: store, keys: keys, accounts: accounts, settings: settings, limiter: limiter)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -61,10 +64,10 @@ public struct TesseraRuntime: Sendable {
                     accessTokenLifetime: oauth.accessTokenLifetime, refreshTokenLifetime: oauth.refreshTokenLifetime),
                 sha256Hex: sha256Hex),
             keys: keys,
-            tokens: TokenService(
-                store: store, keys: keys, accounts: accounts, settings: settings,
-                limiter: AttemptLimiter(perMinute: oauth.passwordAttemptsPerMinute)),
+            tokens: tokens,
             inspection: TokenInspection(store: store, keys: keys, settings: settings),
+            authorization: AuthorizationService(
+                store: store, accounts: accounts, tokens: tokens, limiter: limiter, sessionLifetime: oauth.sessionLifetime),
             logger: logger)
     }
 }

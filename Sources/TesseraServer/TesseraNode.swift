@@ -187,6 +187,7 @@ enum Routes {
         }
         OAuthEndpoints(tokens: runtime.tokens, inspection: runtime.inspection, keys: runtime.keys, issuer: runtime.configuration.oauth.issuer)
             .register(in: &router)
+        AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(in: &router)
         router.add("GET", "/metrics", name: "metrics") { _ in
             var response = HTTPResponse(status: 200, body: Array(metrics.render().utf8))
             response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

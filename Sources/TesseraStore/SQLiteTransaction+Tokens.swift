@@ -120,9 +120,25 @@ extension SQLiteTransaction {
         return connection.changes == 1
     }
 
+    func browserSessionAccount(idHash: String, at: Date) throws -> String? {
+        try connection.query(
+            "SELECT account_id FROM browser_sessions WHERE id_hash = ? AND expires_at > ?", [.text(idHash), .date(at)]
+        ) { try $0.requiredText(0) }.first
+    }
+
+    func insertBrowserSession(idHash: String, accountID: String, createdAt: Date, expiresAt: Date) throws {
+        try connection.execute(
+            "INSERT INTO browser_sessions (id_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [.text(idHash), .text(accountID), .date(createdAt), .date(expiresAt)])
+    }
+
+    func deleteBrowserSession(idHash: String) throws {
+        try connection.execute("DELETE FROM browser_sessions WHERE id_hash = ?", [.text(idHash)])
+    }
+
     func purgeExpiredTokens(before now: Date) throws -> Int {
         var removed = 0
-        for table in ["authorization_codes", "refresh_tokens", "family_access_tokens", "revoked_access_tokens", "client_assertions"] {
+        for table in ["authorization_codes", "refresh_tokens", "family_access_tokens", "revoked_access_tokens", "client_assertions", "browser_sessions"] {
             try connection.execute("DELETE FROM \(table) WHERE expires_at < ?", [.date(now)])
             removed += connection.changes
         }

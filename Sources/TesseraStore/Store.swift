@@ -65,6 +65,8 @@ public protocol StoreReader {
     func refreshToken(hash: String) throws -> RefreshToken?
     /// Whether an access token's `jti` was revoked, by itself or with its family.
     func isAccessTokenRevoked(jti: String) throws -> Bool
+    /// The account of a live browser session (by the hash of its cookie value), if any.
+    func browserSessionAccount(idHash: String, at: Date) throws -> String?
 }
 
 public protocol StoreTransaction: StoreReader {
@@ -98,6 +100,8 @@ public protocol StoreTransaction: StoreReader {
     func revokeAccessToken(jti: String, expiresAt: Date) throws
     /// Records a client assertion's `jti`; false when the client used it before (a replay).
     func recordClientAssertion(clientID: String, jti: String, expiresAt: Date) throws -> Bool
+    func insertBrowserSession(idHash: String, accountID: String, createdAt: Date, expiresAt: Date) throws
+    func deleteBrowserSession(idHash: String) throws
     /// Deletes what has expired (codes, refresh tokens, families, revocations, assertion ids) as of `now`.
     func purgeExpiredTokens(before now: Date) throws -> Int
 }

@@ -1,0 +1,108 @@
+import Foundation
+import TesseraCrypto
+
+/// The sign-in page of the authorization endpoint: server-rendered HTML and CSS, no script, no external
+/// assets, labelled fields, and every value HTML-escaped.
+enum LoginPage {
+    enum Form {
+        case signIn(username: String?)
+        case changePassword(username: String)
+    }
+
+    static let css = """
+        :root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI",sans-serif}
+        body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:Canvas;color:CanvasText}
+        main{width:min(24rem,92vw);padding:2rem;border:1px solid GrayText;border-radius:12px}
+        h1{font-size:1.4rem;margin:0 0 .25rem}p{margin:.25rem 0 1rem}
+        label{display:block;font-weight:600;margin:.9rem 0 .3rem}
+        input{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid GrayText;border-radius:6px}
+        button{margin-top:1.3rem;width:100%;padding:.7rem;font-size:1rem;font-weight:600;border:0;border-radius:6px;background:#0a62d0;color:#fff}
+        .alert{padding:.6rem .8rem;border-radius:6px;background:#fde8e8;color:#7a1010}
+        .client{color:GrayText;font-size:.9rem}
+        """
+
+    /// The CSP hash of the stylesheet, so the page can forbid every other style and all scripts.
+    static let cssHash = "sha256-" + Data(SHA256.hash(Array(css.utf8))).base64EncodedString()
+
+    static func render(form: Form, clientName: String, message: String?, hidden: [(name: String, value: String)], csrf: String) -> [UInt8] {
+        var html = """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>Sign in · Tessera</title><style>\(css)</style></head>
+            <body><main>
+            """
+        switch form {
+        case .signIn:
+            html += "<h1>Sign in</h1><p class=\"client\">to continue to \(escape(clientName))</p>"
+        case .changePassword:
+            html += "<h1>Choose a new password</h1><p class=\"client\">to continue to \(escape(clientName))</p>"
+        }
+        if let message {
+            html += "<p class=\"alert\" role=\"alert\">\(escape(message))</p>"
+        }
+        html += "<form method=\"post\" action=\"/oauth2/authorize\">"
+        for (name, value) in hidden {
+            html += "<input type=\"hidden\" name=\"\(escape(name))\" value=\"\(escape(value))\">"
+        }
+        html += "<input type=\"hidden\" name=\"csrf_token\" value=\"\(escape(csrf))\">"
+        switch form {
+        case .signIn(let username):
+            html += """
+                <input type="hidden" name="action" value="sign-in">
+                <label for="username">Managed ID</label>
+                <input id="username" name="username" type="email" autocomplete="username" required autocapitalize="none" spellcheck="false" value="\(escape(username ?? ""))">
+                <label for="password">Password</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required>
+                <button type="submit">Sign in</button>
+                """
+        case .changePassword(let username):
+            html += """
+                <input type="hidden" name="action" value="change-password">
+                <label for="username">Managed ID</label>
+                <input id="username" name="username" type="email" autocomplete="username" required readonly value="\(escape(username))">
+                <label for="password">Temporary password</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required>
+                <label for="new_password">New password (at least 12 characters)</label>
+                <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="12" required>
+                <label for="confirm_password">Repeat the new password</label>
+                <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password" minlength="12" required>
+                <button type="submit">Change password and continue</button>
+                """
+        }
+        html += "</form></main></body></html>\n"
+        return Array(html.utf8)
+    }
+
+    static func error(_ message: String) -> [UInt8] {
+        let html = """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>Cannot sign in · Tessera</title><style>\(css)</style></head>
+            <body><main><h1>Cannot continue</h1><p class="alert" role="alert">\(escape(message))</p>
+            <p>Return to the app you came from and try again.</p></main></body></html>
+
+            """
+        return Array(html.utf8)
+    }
+
+    /// HTML escaping for text and attribute values.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text.unicodeScalars {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default:
+                if character.value < 0x20 && character != "\n" && character != "\t" { continue }
+                out.unicodeScalars.append(character)
+            }
+        }
+        return out
+    }
+}
