@@ -386,26 +386,14 @@ final class EventLoop: @unchecked Sendable {
         let startedAt = connection.requestStartedAt == 0 ? now() : connection.requestStartedAt
         connection.requestStartedAt = 0
         let requestID = RequestID.accept(head.headers["X-Request-ID"]) ?? RequestID.generate()
-        var request = HTTPRequest(
-            method: head.method, target: head.target, version: head.version, headers: head.headers, body: body,
-            remoteAddress: connection.remoteAddress, requestID: requestID, isTLS: connection.tls != nil)
-        let match = server.router.match(method: head.method, path: request.path)
-        var route = Router.unmatchedRouteName
-        var immediate: HTTPResponse?
-        var handler: HTTPHandler?
-        switch match {
-        case .found(let found, let name, let parameters):
-            route = name
-            request.pathParameters = parameters
-            handler = found
-        case .methodNotAllowed(let allow, let name):
-            route = name
-            var response = HTTPResponse.text(405, "Method Not Allowed\n")
-            response.headers.set("Allow", allow.joined(separator: ", "))
-            immediate = response
-        case .notFound:
-            immediate = HTTPResponse.text(404, "Not Found\n")
-        }
+        let resolution = server.router.resolve(
+            HTTPRequest(
+                method: head.method, target: head.target, version: head.version, headers: head.headers, body: body,
+                remoteAddress: connection.remoteAddress, requestID: requestID, isTLS: connection.tls != nil))
+        let request = resolution.request
+        let route = resolution.route
+        let immediate = resolution.immediate
+        let handler = resolution.handler
         connection.phase = .inFlight
         connection.inFlight = InFlightRequest(
             requestID: requestID, method: head.method, path: request.path, route: route, version: head.version,

@@ -37,6 +37,37 @@ public struct Router: Sendable {
         routes.append(Route(method: method.uppercased(), segments: segments, name: name, handler: handler))
     }
 
+    /// What the server does with a request: run `handler` (with path parameters bound into `request`), or
+    /// answer `immediate` (404, 405 with `Allow`). `route` labels metrics and logs.
+    public struct Resolution: Sendable {
+        public var route: String
+        public var request: HTTPRequest
+        public var handler: HTTPHandler?
+        public var immediate: HTTPResponse?
+    }
+
+    public func resolve(_ request: HTTPRequest) -> Resolution {
+        var request = request
+        switch match(method: request.method, path: request.path) {
+        case .found(let handler, let name, let parameters):
+            request.pathParameters = parameters
+            return Resolution(route: name, request: request, handler: handler, immediate: nil)
+        case .methodNotAllowed(let allow, let name):
+            var response = HTTPResponse.text(405, "Method Not Allowed\n")
+            response.headers.set("Allow", allow.joined(separator: ", "))
+            return Resolution(route: name, request: request, handler: nil, immediate: response)
+        case .notFound:
+            return Resolution(route: Self.unmatchedRouteName, request: request, handler: nil, immediate: HTTPResponse.text(404, "Not Found\n"))
+        }
+    }
+
+    /// Answers a request in-process, as the server would (without the connection-level headers).
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let resolution = resolve(request)
+        if let handler = resolution.handler { return await handler(resolution.request) }
+        return resolution.immediate ?? HTTPResponse.text(404, "Not Found\n")
+    }
+
     /// Resolves a percent-encoded path. HEAD falls back to GET; the server then drops the body.
     func match(method: String, path: String) -> Match {
         let parts = Self.split(path)

@@ -96,7 +96,11 @@ public final class SigningKeyRing: Sendable {
 
     /// The JWKS document (RFC 7517): next, current and retired public keys.
     public func jwks() async throws -> [UInt8] {
-        try await current().jwks
+        let snapshot = try await current()
+        if snapshot.signer != nil { return snapshot.jwks }
+        // Never publish an empty set: the first key is made on first use.
+        try await ensureSigningKey()
+        return try await reload().jwks
     }
 
     /// Creates and activates a first key when none is current or about to be.
