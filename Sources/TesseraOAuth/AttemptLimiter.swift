@@ -2,7 +2,9 @@ import Foundation
 import Synchronization
 
 /// Limits password-bearing requests per client and per address (token buckets), answering `429` with
-/// `Retry-After` once a bucket is empty. Buckets live in memory, per node, in shards so concurrent
+/// `Retry-After` once a bucket is empty. User passwords count every attempt; client secrets (256 random
+/// bits, so guessing is hopeless) count only failures, so a busy client with a valid secret is never
+/// slowed down while a client or address guessing secrets is. Buckets live in memory, per node, in shards so concurrent
 /// requests for different keys do not contend on one lock.
 public final class AttemptLimiter: Sendable {
     struct Bucket {
@@ -27,24 +29,41 @@ public final class AttemptLimiter: Sendable {
         self.shards = (0..<max(1, shards)).map { _ in Shard() }
     }
 
-    /// Takes one attempt from every bucket named, or throws `slow_down` (429) without taking any.
+    /// Takes one attempt from every bucket named; throws `slow_down` (429) when one is empty.
     public func admit(keys: [String], now: ContinuousClock.Instant = .now) throws(OAuthError) {
+        try check(keys: keys, now: now)
+        recordAttempt(keys: keys, now: now)
+    }
+
+    /// Throws `slow_down` (429) when a bucket is empty, taking nothing.
+    public func check(keys: [String], now: ContinuousClock.Instant = .now) throws(OAuthError) {
         var wait = 0.0
         for key in keys {
-            let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
-            let needed = shard.buckets.withLock { buckets -> Double in
-                var bucket = refilled(buckets[key], at: now)
-                guard bucket.tokens >= 1 else { return (1 - bucket.tokens) * 60 / Double(perMinute) }
-                bucket.tokens -= 1
-                if buckets.count >= Self.maximumEntriesPerShard, buckets[key] == nil {
-                    buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(burst) }
-                }
-                buckets[key] = bucket
-                return 0
+            let needed = shard(key).buckets.withLock { buckets -> Double in
+                let bucket = refilled(buckets[key], at: now)
+                return bucket.tokens >= 1 ? 0 : (1 - bucket.tokens) * 60 / Double(perMinute)
             }
             wait = max(wait, needed)
         }
         if wait > 0 { throw .tooManyRequests(retryAfter: Int(wait.rounded(.up))) }
+    }
+
+    /// Takes one attempt from every bucket named (down to empty).
+    public func recordAttempt(keys: [String], now: ContinuousClock.Instant = .now) {
+        for key in keys {
+            shard(key).buckets.withLock { buckets in
+                var bucket = refilled(buckets[key], at: now)
+                bucket.tokens = max(0, bucket.tokens - 1)
+                if buckets.count >= Self.maximumEntriesPerShard, buckets[key] == nil {
+                    buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(burst) }
+                }
+                buckets[key] = bucket
+            }
+        }
+    }
+
+    private func shard(_ key: String) -> Shard {
+        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
     }
 
     private func refilled(_ bucket: Bucket?, at now: ContinuousClock.Instant) -> Bucket {

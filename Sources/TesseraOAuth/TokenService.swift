@@ -62,12 +62,22 @@ public struct TokenService: Sendable {
         guard let grant = try? GrantType(parsing: grantName), grantName != "jwt-bearer" else {
             throw .unsupportedGrantType("grant_type \(ManagedAccountID.printable(grantName)) is not supported")
         }
-        let carriesPassword = grant == .password || parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
-        if carriesPassword {
-            let clientID = parameters["client_id"] ?? (try? ClientAuthentication.basicCredentials(authorization))??.id
-            try limiter.admit(keys: ["address:\(remoteAddress)"] + (clientID.map { ["client:\($0)"] } ?? []))
+        // User passwords: every attempt counts. Client secrets: failures count (see AttemptLimiter).
+        let clientID = parameters["client_id"] ?? (try? ClientAuthentication.basicCredentials(authorization))??.id
+        let limitKeys = ["address:\(remoteAddress)"] + (clientID.map { ["client:\($0)"] } ?? [])
+        let carriesSecret = parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
+        if grant == .password {
+            try limiter.admit(keys: limitKeys)
+        } else if carriesSecret {
+            try limiter.check(keys: limitKeys)
         }
-        let authenticated = try await clients.authenticate(parameters, authorization: authorization)
+        let authenticated: ClientAuthentication.Authenticated
+        do {
+            authenticated = try await clients.authenticate(parameters, authorization: authorization)
+        } catch {
+            if error.code == "invalid_client" && carriesSecret && grant != .password { limiter.recordAttempt(keys: limitKeys) }
+            throw error
+        }
         let client = authenticated.client
         guard client.grants.contains(grant) else {
             throw .unauthorizedClient("this client may not use the \(grant.rawValue) grant")

@@ -75,6 +75,11 @@ import TesseraStore
         let fixture = try OAuthFixture(attemptsPerMinute: 3)
         defer { fixture.remove() }
         let mdm = try await fixture.client(ClientRegistration(name: "mdm", grants: ["client_credentials"]))
+        // A valid secret is never slowed down…
+        for _ in 0..<10 {
+            _ = try await fixture.token([("grant_type", "client_credentials")], basic: (mdm.client.id, mdm.secret!))
+        }
+        // …but guessing is.
         for _ in 0..<3 {
             _ = await oauthError { _ = try await fixture.token([("grant_type", "client_credentials")], basic: (mdm.client.id, "wrong")) }
         }
@@ -83,6 +88,12 @@ import TesseraStore
         // Another address and client still get through.
         let other = try await fixture.client(ClientRegistration(name: "other", grants: ["client_credentials"]))
         _ = try await fixture.token([("grant_type", "client_credentials")], basic: (other.client.id, other.secret!), address: "10.0.0.9")
+        // User passwords count every attempt.
+        let app = try await fixture.client(ClientRegistration(name: "app", grants: ["password"]))
+        _ = try await fixture.person("jane")
+        let form = [("grant_type", "password"), ("username", "jane@appleid.example.com"), ("password", "correct horse battery staple")]
+        for _ in 0..<3 { _ = try await fixture.token(form, basic: (app.client.id, app.secret!), address: "10.0.0.7") }
+        #expect(await oauthError { _ = try await fixture.token(form, basic: (app.client.id, app.secret!), address: "10.0.0.8") }?.status == 429)
     }
 }
 
