@@ -85,13 +85,19 @@ final class EVPKey: @unchecked Sendable {
 
     /// One-shot `EVP_DigestSign`: SHA-256 for ES256/RS256, no digest (pure EdDSA) for Ed25519.
     /// ECDSA output is DER here; `SigningKey` converts it to the JOSE form.
-    func digestSign(_ message: [UInt8], algorithm: SigningAlgorithm) throws(CryptoError) -> [UInt8] {
+    /// - Parameter template: an initialised signing context to copy, which skips OpenSSL 3's per-call
+    ///   lookup of the digest and signature implementations (the bulk of a small signature's cost).
+    func digestSign(_ message: [UInt8], algorithm: SigningAlgorithm, template: SignTemplate? = nil) throws(CryptoError) -> [UInt8] {
         ERR_clear_error()
         guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
-        let digest = algorithm == .edDSA ? nil : EVP_sha256()
-        guard EVP_DigestSignInit(context, nil, digest, nil, pointer) == 1 else {
-            throw CryptoError.openSSL("EVP_DigestSignInit")
+        if let template {
+            guard EVP_MD_CTX_copy_ex(context, template.context) == 1 else { throw CryptoError.openSSL("EVP_MD_CTX_copy_ex") }
+        } else {
+            let digest = algorithm == .edDSA ? nil : EVP_sha256()
+            guard EVP_DigestSignInit(context, nil, digest, nil, pointer) == 1 else {
+                throw CryptoError.openSSL("EVP_DigestSignInit")
+            }
         }
         return try message.withUnsafeBufferPointer { input throws(CryptoError) -> [UInt8] in
             var length = 0
@@ -121,6 +127,33 @@ final class EVPKey: @unchecked Sendable {
             }
         }
         return status == 1
+    }
+}
+
+/// A signing context initialised once for a key, copied for each signature.
+///
+/// `@unchecked Sendable`: after `init` the context is only read (`EVP_MD_CTX_copy_ex` takes it as
+/// `const`), never used to sign directly.
+final class SignTemplate: @unchecked Sendable {
+    let context: OpaquePointer
+    /// Keeps the key alive while the context refers to it.
+    let key: EVPKey
+
+    init?(key: EVPKey, algorithm: SigningAlgorithm) {
+        ERR_clear_error()
+        guard let context = EVP_MD_CTX_new() else { return nil }
+        let digest = algorithm == .edDSA ? nil : EVP_sha256()
+        guard EVP_DigestSignInit(context, nil, digest, nil, key.pointer) == 1 else {
+            EVP_MD_CTX_free(context)
+            ERR_clear_error()
+            return nil
+        }
+        self.context = context
+        self.key = key
+    }
+
+    deinit {
+        EVP_MD_CTX_free(context)
     }
 }
 

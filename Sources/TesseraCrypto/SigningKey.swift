@@ -6,6 +6,7 @@ internal import COpenSSL
 public struct SigningKey: Sendable {
     public let algorithm: SigningAlgorithm
     let key: EVPKey
+    let template: SignTemplate?
 
     /// RSA moduli generated for RS256.
     public static let rsaGeneratedBits = 3072
@@ -13,6 +14,7 @@ public struct SigningKey: Sendable {
     init(key: EVPKey, algorithm: SigningAlgorithm) {
         self.key = key
         self.algorithm = algorithm
+        self.template = SignTemplate(key: key, algorithm: algorithm)
     }
 
     /// A fresh key: P-256 for ES256, Ed25519 for EdDSA, RSA 3072 (e = 65537) for RS256.
@@ -130,7 +132,7 @@ public struct SigningKey: Sendable {
     /// Signs `message` and returns the signature in its JWS form: raw R‖S (64 bytes) for ES256, 64 bytes
     /// for EdDSA, modulus-sized PKCS#1 v1.5 for RS256.
     public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
-        let signature = try key.digestSign(message, algorithm: algorithm)
+        let signature = try key.digestSign(message, algorithm: algorithm, template: template)
         return algorithm == .es256 ? try ECDSASignature.raw(fromDER: signature) : signature
     }
 }

@@ -14,8 +14,12 @@ struct Completion: Sendable {
 }
 
 /// One epoll loop on its own thread. Connection state is touched only by that thread; other threads
-/// talk to it through `completions` (Mutex-guarded) and the eventfd.
-final class EventLoop: @unchecked Sendable {
+/// talk to it through `completions` and `remoteJobs` (Mutex-guarded) and the eventfd.
+///
+/// The loop is also the task executor of the handlers it starts: a handler runs on this thread between
+/// polls, and only hops away where it awaits blocking work (a `BlockingPool`). A request that needs no
+/// blocking call is therefore parsed, handled and answered without a thread switch.
+final class EventLoop: TaskExecutor, @unchecked Sendable {
     static let listenerToken: UInt64 = 0
     static let wakeToken: UInt64 = 1
     static let sweepIntervalNanoseconds: UInt64 = 200_000_000
@@ -26,9 +30,14 @@ final class EventLoop: @unchecked Sendable {
     let epollFD: Int32
     let wakeFD: Int32
     private let completions = Mutex<[Completion]>([])
+    private let remoteJobs = Mutex<[UnownedJob]>([])
     private let server: ServerCore
+    /// Set once by `run` before anything is dispatched.
+    private var thread: pthread_t?
 
     // Loop-thread state.
+    private var localJobs: [UnownedJob] = []
+    private var localCompletions: [Completion] = []
     private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 2
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -67,10 +76,51 @@ final class EventLoop: @unchecked Sendable {
     /// Called from any thread.
     func wake() { _ = tessera_eventfd_signal(wakeFD) }
 
-    /// Called from handler tasks.
+    private var onLoopThread: Bool {
+        guard let thread else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
+    /// Called from handler tasks (usually on this loop's thread).
     func complete(_ completion: Completion) {
-        completions.withLock { $0.append(completion) }
-        wake()
+        if onLoopThread {
+            localCompletions.append(completion)
+        } else {
+            completions.withLock { $0.append(completion) }
+            wake()
+        }
+    }
+
+    /// `TaskExecutor`: runs handler jobs on the loop thread.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if onLoopThread {
+            localJobs.append(job)
+        } else {
+            remoteJobs.withLock { $0.append(job) }
+            wake()
+        }
+    }
+
+    /// Runs queued handler jobs, including those they enqueue, up to a bound per poll so sockets are
+    /// not starved. Returns whether work is left.
+    private func runJobs() -> Bool {
+        var budget = 4096
+        while budget > 0 {
+            var batch = remoteJobs.withLock { queue -> [UnownedJob] in
+                let taken = queue
+                queue.removeAll()
+                return taken
+            }
+            batch.append(contentsOf: localJobs)
+            localJobs.removeAll(keepingCapacity: true)
+            if batch.isEmpty { return false }
+            for job in batch {
+                job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+            budget -= batch.count
+        }
+        return !localJobs.isEmpty || !remoteJobs.withLock { $0.isEmpty }
     }
 
     // MARK: - Loop
@@ -80,9 +130,11 @@ final class EventLoop: @unchecked Sendable {
         let events = UnsafeMutablePointer<tessera_io_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
         lastSweep = now()
+        thread = pthread_self()
+        var moreJobs = false
         while true {
             let count = tessera_epoll_wait(
-                epollFD, events, Int32(capacity), Int32(Self.sweepIntervalNanoseconds / 1_000_000))
+                epollFD, events, Int32(capacity), moreJobs ? 0 : Int32(Self.sweepIntervalNanoseconds / 1_000_000))
             if count < 0 && errno != EINTR { break }
             for i in 0..<max(0, Int(count)) {
                 let event = events[i]
@@ -93,7 +145,10 @@ final class EventLoop: @unchecked Sendable {
                     if let connection = connections[event.token] { handle(connection, flags: event.flags) }
                 }
             }
+            moreJobs = runJobs()
             drainCompletions()
+            // Answering may have started the next pipelined request's handler.
+            moreJobs = moreJobs || !localJobs.isEmpty
             let time = now()
             if server.isShuttingDown {
                 if shutdownStartedAt == nil { beginShutdown(at: time) }
@@ -402,7 +457,7 @@ final class EventLoop: @unchecked Sendable {
             finish(connection, response: immediate)
         } else if let handler {
             let id = connection.id
-            Task { [self] in
+            Task(executorPreference: self) { [self] in
                 let response = await handler(request)
                 self.complete(Completion(connectionID: id, response: response))
             }
@@ -410,11 +465,13 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func drainCompletions() {
-        let pending = completions.withLock { queue -> [Completion] in
+        var pending = completions.withLock { queue -> [Completion] in
             let taken = queue
             queue.removeAll()
             return taken
         }
+        pending.append(contentsOf: localCompletions)
+        localCompletions.removeAll(keepingCapacity: true)
         for completion in pending {
             guard let connection = connections[completion.connectionID], connection.phase == .inFlight else { continue }
             finish(connection, response: completion.response)

@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Request counters, latency histograms and the open-connection gauge, rendered in the Prometheus
 /// text exposition format 0.0.4. Labels are bounded: route names come from the router
@@ -16,46 +19,78 @@ public final class HTTPMetrics: Sendable {
         var counts = [UInt64](repeating: 0, count: HTTPMetrics.latencyBuckets.count)
         var sum = 0.0
         var count: UInt64 = 0
+
+        mutating func record(_ seconds: Double) {
+            for (index, bound) in HTTPMetrics.latencyBuckets.enumerated() where seconds <= bound {
+                counts[index] += 1
+            }
+            sum += seconds
+            count += 1
+        }
+
+        mutating func add(_ other: Histogram) {
+            for index in counts.indices { counts[index] += other.counts[index] }
+            sum += other.sum
+            count += other.count
+        }
     }
 
     private struct State {
         var requests: [RequestKey: UInt64] = [:]
         var latency: [String: Histogram] = [:]
-        var openConnections = 0
     }
 
-    private let state = Mutex(State())
+    /// Counters are kept per shard, picked by thread, so event-loop threads recording requests never
+    /// contend on one lock; `render` adds the shards up.
+    private final class Shard: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shards: [Shard] = (0..<16).map { _ in Shard() }
+    private let open = Atomic<Int>(0)
 
     public init() {}
+
+    private var currentShard: Shard {
+        // Thread handles are aligned addresses: hash them rather than use their low bits.
+        var hasher = Hasher()
+        hasher.combine(UInt(pthread_self()))
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
 
     /// Records one answered request.
     public func recordRequest(route: String, status: Int, duration: Duration) {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        state.withLock { state in
+        currentShard.state.withLock { state in
             state.requests[RequestKey(route: route, status: status), default: 0] += 1
-            var histogram = state.latency[route] ?? Histogram()
-            for (index, bound) in Self.latencyBuckets.enumerated() where seconds <= bound {
-                histogram.counts[index] += 1
-            }
-            histogram.sum += seconds
-            histogram.count += 1
-            state.latency[route] = histogram
+            state.latency[route, default: Histogram()].record(seconds)
         }
     }
 
-    public func connectionOpened() { state.withLock { $0.openConnections += 1 } }
-    public func connectionClosed() { state.withLock { $0.openConnections -= 1 } }
+    public func connectionOpened() { open.wrappingAdd(1, ordering: .relaxed) }
+    public func connectionClosed() { open.wrappingSubtract(1, ordering: .relaxed) }
 
-    public var openConnections: Int { state.withLock { $0.openConnections } }
+    public var openConnections: Int { open.load(ordering: .relaxed) }
 
     /// The number of requests counted for `route` and `status`.
     public func requestCount(route: String, status: Int) -> UInt64 {
-        state.withLock { $0.requests[RequestKey(route: route, status: status)] ?? 0 }
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.requests[RequestKey(route: route, status: status)] ?? 0 } }
+    }
+
+    private func merged() -> State {
+        var total = State()
+        for shard in shards {
+            let part = shard.state.withLock { $0 }
+            for (key, count) in part.requests { total.requests[key, default: 0] += count }
+            for (route, histogram) in part.latency { total.latency[route, default: Histogram()].add(histogram) }
+        }
+        return total
     }
 
     /// Prometheus text format 0.0.4 (`Content-Type: text/plain; version=0.0.4`).
     public func render() -> String {
-        let snapshot = state.withLock { $0 }
+        let snapshot = merged()
+        let openConnections = self.openConnections
         var out = ""
         out += "# HELP tessera_http_requests_total HTTP requests answered, by route and status.\n"
         out += "# TYPE tessera_http_requests_total counter\n"
@@ -79,7 +114,7 @@ public final class HTTPMetrics: Sendable {
         }
         out += "# HELP tessera_http_open_connections Currently open HTTP connections.\n"
         out += "# TYPE tessera_http_open_connections gauge\n"
-        out += "tessera_http_open_connections \(snapshot.openConnections)\n"
+        out += "tessera_http_open_connections \(openConnections)\n"
         return out
     }
 

@@ -9,6 +9,7 @@ struct ClientAuthentication: Sendable {
     static let assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
     let store: any Store
+    let registry: ClientRegistry
     /// The `aud` a client assertion must name: the token endpoint URL, or the issuer.
     let audiences: Set<String>
     let now: @Sendable () -> Date
@@ -92,7 +93,7 @@ struct ClientAuthentication: Sendable {
     private func lookup(_ id: String, usedBasic: Bool) async throws(OAuthError) -> OAuthClient {
         let client: OAuthClient?
         do {
-            client = try await store.read { try $0.client(id: id) }
+            client = try await registry.client(id: id)
         } catch {
             throw .serverError("the client registry is unavailable")
         }
@@ -105,8 +106,8 @@ struct ClientAuthentication: Sendable {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
-        guard let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        guard let data = Data(base64Encoded: String(parts[1].drop { $0 == " " })),
+            let text = String(validating: Array(data), as: UTF8.self), let colon = text.firstIndex(of: ":")
         else {
             throw .invalidClient("malformed Basic credentials", usedBasic: true)
         }

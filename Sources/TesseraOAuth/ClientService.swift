@@ -19,13 +19,16 @@ public struct ClientService: Sendable {
     let store: any Store
     let defaults: Defaults
     let audit: AuditLog
+    let registry: ClientRegistry?
     let now: @Sendable () -> Date
 
+    /// - Parameter registry: the in-memory registry to refresh after each change made here.
     public init(
-        store: any Store, defaults: Defaults, sha256Hex: @escaping @Sendable ([UInt8]) -> String,
+        store: any Store, defaults: Defaults, sha256Hex: @escaping @Sendable ([UInt8]) -> String, registry: ClientRegistry? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.registry = registry
         self.defaults = defaults
         self.audit = AuditLog(sha256Hex: sha256Hex)
         self.now = now
@@ -52,6 +55,7 @@ public struct ClientService: Sendable {
             }
             try audit.record(record(client, "client.create", actor, before: nil), in: transaction, at: at)
         }
+        registry?.invalidate()
         return IssuedClient(client: client, secret: secret)
     }
 
@@ -142,12 +146,14 @@ public struct ClientService: Sendable {
     public func delete(_ reference: String, by actor: Actor) async throws -> OAuthClient {
         try requireAdministrator(actor)
         let at = now()
-        return try await store.change { transaction in
+        let deleted = try await store.change { transaction in
             let client = try Self.find(reference, in: transaction)
             try transaction.deleteClient(id: client.id)
             try audit.record(record(client, "client.delete", actor, before: client, after: false), in: transaction, at: at)
             return client
         }
+        registry?.invalidate()
+        return deleted
     }
 
     // MARK: - Rules
@@ -195,6 +201,7 @@ public struct ClientService: Sendable {
         _ reference: String, action: String, by actor: Actor, _ transform: @escaping @Sendable (OAuthClient, Date) throws -> OAuthClient
     ) async throws -> OAuthClient {
         let at = now()
+        defer { registry?.invalidate() }
         return try await store.change { transaction in
             let current = try Self.find(reference, in: transaction)
             let next = try transform(current, at)

@@ -1,6 +1,7 @@
 public import Foundation
 import Synchronization
 import TesseraAccounts
+import TesseraPlatform
 public import TesseraCore
 public import TesseraCrypto
 public import TesseraStore
@@ -17,6 +18,8 @@ public final class SigningKeyRing: Sendable {
         var verification: [String: VerificationKey]
         var jwks: [UInt8]
         var loadedAt: ContinuousClock.Instant
+        /// The earliest moment a rotation step falls due (a next key activates, a retired key leaves).
+        var nextChange: Date?
     }
 
     let store: any Store
@@ -29,7 +32,7 @@ public final class SigningKeyRing: Sendable {
     let now: @Sendable () -> Date
     /// How old the in-memory keys may get before they are read again.
     let refreshInterval: Duration
-    private let snapshot = Mutex<Snapshot?>(nil)
+    private let snapshot = ReadMostly<Snapshot?>(nil)
     private let refreshing = Atomic(false)
 
     public init(
@@ -176,10 +179,8 @@ public final class SigningKeyRing: Sendable {
     // MARK: - Loading
 
     private func current() async throws -> Snapshot {
-        let cached = snapshot.withLock { $0 }
-        if let cached {
-            let due = cached.records.contains { $0.state == .next && $0.activatesAt <= now() }
-                || cached.records.contains { $0.state == .retired && ($0.removeAfter ?? now()) <= now() }
+        if let cached = snapshot.read() {
+            let due = cached.nextChange.map { $0 <= now() } ?? false
             if !due && ContinuousClock.now - cached.loadedAt < refreshInterval { return cached }
             // One caller refreshes; the others keep using the copy they have.
             guard refreshing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
@@ -214,7 +215,7 @@ public final class SigningKeyRing: Sendable {
             return try transaction.signingKeys()
         }
         let fresh = try makeSnapshot(records)
-        snapshot.withLock { $0 = fresh }
+        snapshot.replace(fresh)
         return fresh
     }
 
@@ -242,7 +243,15 @@ public final class SigningKeyRing: Sendable {
                     "signing key \(current.id) cannot be decrypted: is oauth.key_encryption_key_file the key it was sealed with? (\(error))")
             }
         }
-        return Snapshot(records: records, signer: signer, verification: verification, jwks: JWK.setJSON(jwks), loadedAt: .now)
+        let nextChange = records.compactMap { key -> Date? in
+            switch key.state {
+            case .next: key.activatesAt
+            case .retired: key.removeAfter
+            case .current: nil
+            }
+        }.min()
+        return Snapshot(
+            records: records, signer: signer, verification: verification, jwks: JWK.setJSON(jwks), loadedAt: .now, nextChange: nextChange)
     }
 
     private func makeRecord(state: SigningKeyState, activatesAt: Date) throws -> SigningKeyRecord {

@@ -11,11 +11,14 @@ public struct TokenInspection: Sendable {
     let clients: ClientAuthentication
     let now: @Sendable () -> Date
 
-    public init(store: any Store, keys: SigningKeyRing, settings: TokenService.Settings, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: any Store, keys: SigningKeyRing, clients registry: ClientRegistry, settings: TokenService.Settings,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.keys = keys
         self.settings = settings
-        self.clients = ClientAuthentication(store: store, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.clients = ClientAuthentication(store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
         self.now = now
     }
 

@@ -29,15 +29,15 @@ public struct TokenService: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        store: any Store, keys: SigningKeyRing, accounts: AccountService, settings: Settings, limiter: AttemptLimiter,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any Store, keys: SigningKeyRing, accounts: AccountService, clients registry: ClientRegistry, settings: Settings,
+        limiter: AttemptLimiter, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.keys = keys
         self.accounts = accounts
         self.settings = settings
         self.limiter = limiter
-        self.clients = ClientAuthentication(store: store, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.clients = ClientAuthentication(store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
         self.now = now
     }
 

@@ -122,6 +122,17 @@ public struct JSONWriter: Sendable {
     /// Escapes `"` and `\`, every C0 control character and DEL as `\u00XX`, and U+2028/U+2029 (legal JSON
     /// but line terminators for JavaScript), so the text is safe to embed in a log line or a script.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        // Fast path: printable ASCII without quotes or backslashes (tokens, identifiers) is copied as is.
+        let plain = value.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            guard buffer.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+                return false
+            }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: buffer)
+            bytes.append(UInt8(ascii: "\""))
+            return true
+        }
+        if plain == true { return }
         bytes.append(UInt8(ascii: "\""))
         var utf8 = value.utf8.makeIterator()
         // U+2028 / U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; remember pending lead bytes to spot them.

@@ -54,7 +54,8 @@ public struct TesseraRuntime: Sendable {
             defaultTokenLifetime: oauth.accessTokenLifetime, sha256Hex: sha256Hex)
         let settings = TokenService.Settings(issuer: oauth.issuer, audience: oauth.accessTokenAudience)
         let limiter = AttemptLimiter(perMinute: oauth.passwordAttemptsPerMinute)
-        let tokens = TokenService(store: store, keys: keys, accounts: accounts, settings: settings, limiter: limiter)
+        let registry = ClientRegistry(store: store)
+        let tokens = TokenService(store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -62,10 +63,10 @@ public struct TesseraRuntime: Sendable {
                 store: store,
                 defaults: ClientService.Defaults(
                     accessTokenLifetime: oauth.accessTokenLifetime, refreshTokenLifetime: oauth.refreshTokenLifetime),
-                sha256Hex: sha256Hex),
+                sha256Hex: sha256Hex, registry: registry),
             keys: keys,
             tokens: tokens,
-            inspection: TokenInspection(store: store, keys: keys, settings: settings),
+            inspection: TokenInspection(store: store, keys: keys, clients: registry, settings: settings),
             authorization: AuthorizationService(
                 store: store, accounts: accounts, tokens: tokens, limiter: limiter, sessionLifetime: oauth.sessionLifetime),
             logger: logger)

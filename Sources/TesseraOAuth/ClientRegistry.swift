@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+public import TesseraCore
+public import TesseraStore
+import TesseraPlatform
+
+/// The registered clients, held in memory for the token path (no database read, no shared lock per
+/// request). Changes made in this process apply at once (`invalidate`); changes made by another process
+/// (the CLI beside the server) are picked up within `maximumAge`, and an unknown `client_id` triggers a
+/// reload at most every `missReloadInterval`.
+public final class ClientRegistry: Sendable {
+    struct Snapshot: Sendable {
+        var clients: [String: OAuthClient]
+        var loadedAt: ContinuousClock.Instant
+    }
+
+    let store: any Store
+    let maximumAge: Duration
+    let missReloadInterval: Duration
+    private let snapshot = ReadMostly<Snapshot?>(nil)
+    private let reloading = Atomic(false)
+
+    public init(store: any Store, maximumAge: Duration = .seconds(1), missReloadInterval: Duration = .milliseconds(100)) {
+        self.store = store
+        self.maximumAge = maximumAge
+        self.missReloadInterval = missReloadInterval
+    }
+
+    public func client(id: String) async throws -> OAuthClient? {
+        let current = try await fresh()
+        if let client = current.clients[id] { return client }
+        // Perhaps registered a moment ago by another process.
+        guard ContinuousClock.now - current.loadedAt >= missReloadInterval else { return nil }
+        return try await reload().clients[id]
+    }
+
+    /// Forgets the cached clients, so the next lookup reads them again.
+    public func invalidate() {
+        snapshot.replace(nil)
+    }
+
+    private func fresh() async throws -> Snapshot {
+        if let current = snapshot.read() {
+            if ContinuousClock.now - current.loadedAt < maximumAge { return current }
+            // One caller reloads; the others keep the copy they have meanwhile.
+            guard reloading.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+                return current
+            }
+            defer { reloading.store(false, ordering: .releasing) }
+            return try await reload()
+        }
+        return try await reload()
+    }
+
+    private func reload() async throws -> Snapshot {
+        let clients = try await store.read { try $0.clients() }
+        let fresh = Snapshot(clients: Dictionary(uniqueKeysWithValues: clients.map { ($0.id, $0) }), loadedAt: .now)
+        snapshot.replace(fresh)
+        return fresh
+    }
+}
