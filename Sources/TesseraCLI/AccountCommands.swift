@@ -76,20 +76,14 @@ enum AccountCommands {
             limit: try invocation.integer("limit"))
         let runtime = try invocation.runtime()
         let accounts = try await runtime.accounts.accounts(matching: query, by: try await invocation.actor(runtime))
-        if invocation.json {
-            invocation.console.out(Output.accountsJSON(accounts.map { ($0, nil) }))
-        } else if accounts.isEmpty {
-            invocation.console.out("No accounts.")
-        } else {
-            invocation.console.out(
-                Output.table(
-                    ["MANAGED ID", "NAME", "ROLES", "STATE", "SOURCE"],
-                    accounts.map {
-                        [
-                            $0.managedID.rawValue, "\($0.givenName) \($0.familyName)", Output.roles($0),
-                            $0.state.rawValue + ($0.isLocked ? " (locked)" : ""), $0.source.rawValue,
-                        ]
-                    }))
+        invocation.printList(
+            accounts, empty: "No accounts.", json: { Representation.write($0, to: &$1) },
+            header: ["MANAGED ID", "NAME", "ROLES", "STATE", "SOURCE"]
+        ) {
+            [
+                $0.managedID.rawValue, "\($0.givenName) \($0.familyName)", Output.roles($0),
+                $0.state.rawValue + ($0.isLocked ? " (locked)" : ""), $0.source.rawValue,
+            ]
         }
         return ExitStatus.ok
     }

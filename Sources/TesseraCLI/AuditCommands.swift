@@ -25,22 +25,10 @@ enum AuditCommands {
             } else {
                 try await runtime.audit.latest(limit, by: actor)
             }
-        if invocation.json {
-            invocation.console.out(
-                Output.json { writer in
-                    writer.beginArray()
-                    for entry in entries { Representation.write(entry, to: &writer) }
-                    writer.endArray()
-                })
-        } else if entries.isEmpty {
-            invocation.console.out("No audit entries.")
-        } else {
-            invocation.console.out(
-                Output.table(
-                    ["#", "AT", "ACTOR", "ACTION", "TARGET"],
-                    entries.map {
-                        [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName]
-                    }))
+        invocation.printList(
+            entries, empty: "No audit entries.", json: { Representation.write($0, to: &$1) }, header: ["#", "AT", "ACTOR", "ACTION", "TARGET"]
+        ) {
+            [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName]
         }
         return ExitStatus.ok
     }

@@ -3,6 +3,7 @@ import TesseraAccounts
 import TesseraCore
 import TesseraHTTP
 import TesseraPlatform
+import TesseraPlatform
 import TesseraServer
 import TesseraStore
 
@@ -83,6 +84,24 @@ struct Invocation: Sendable {
         }
         guard let value = arguments.value(name) else { throw usage("missing \(spec.positionals[index].name)") }
         return value
+    }
+
+    /// Prints a list: a JSON array with `--json`, else a table (or `empty` when there is nothing).
+    func printList<Item>(
+        _ items: [Item], empty: String, json: (Item, inout JSONWriter) -> Void, header: [String], row: (Item) -> [String]
+    ) {
+        if self.json {
+            console.out(
+                Output.json { writer in
+                    writer.beginArray()
+                    for item in items { json(item, &writer) }
+                    writer.endArray()
+                })
+        } else if items.isEmpty {
+            console.out(empty)
+        } else {
+            console.out(Output.table(header, items.map(row)))
+        }
     }
 
     func integer(_ name: String) throws -> Int? {

@@ -49,22 +49,10 @@ enum ClientCommands {
     ) { invocation in
         let runtime = try invocation.runtime()
         let clients = try await runtime.clients.clients(by: try await invocation.actor(runtime))
-        if invocation.json {
-            invocation.console.out(
-                Output.json { writer in
-                    writer.beginArray()
-                    for client in clients { Representation.write(client, to: &writer) }
-                    writer.endArray()
-                })
-        } else if clients.isEmpty {
-            invocation.console.out("No clients.")
-        } else {
-            invocation.console.out(
-                Output.table(
-                    ["NAME", "CLIENT ID", "TYPE", "GRANTS", "SCOPES"],
-                    clients.map {
-                        [$0.name, $0.id, $0.type.rawValue, $0.grants.sorted().map(\.rawValue).joined(separator: ","), $0.scopes.sorted().joined(separator: " ")]
-                    }))
+        invocation.printList(
+            clients, empty: "No clients.", json: { Representation.write($0, to: &$1) }, header: ["NAME", "CLIENT ID", "TYPE", "GRANTS", "SCOPES"]
+        ) {
+            [$0.name, $0.id, $0.type.rawValue, $0.grants.sorted().map(\.rawValue).joined(separator: ","), $0.scopes.sorted().joined(separator: " ")]
         }
         return ExitStatus.ok
     }

@@ -15,23 +15,14 @@ enum KeyCommands {
         let actor = try await invocation.actor(runtime)
         try await runtime.keys.ensureSigningKey()
         let keys = try await runtime.keys.keys(by: actor)
-        if invocation.json {
-            invocation.console.out(
-                Output.json { writer in
-                    writer.beginArray()
-                    for key in keys { Representation.write(key, to: &writer) }
-                    writer.endArray()
-                })
-        } else {
-            invocation.console.out(
-                Output.table(
-                    ["KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED AFTER"],
-                    keys.map {
-                        [
-                            $0.id, $0.algorithm, $0.state.rawValue, Representation.timestamp($0.createdAt), Representation.timestamp($0.activatesAt),
-                            $0.removeAfter.map(Representation.timestamp) ?? "-",
-                        ]
-                    }))
+        invocation.printList(
+            keys, empty: "No signing keys.", json: { Representation.write($0, to: &$1) },
+            header: ["KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED AFTER"]
+        ) {
+            [
+                $0.id, $0.algorithm, $0.state.rawValue, Representation.timestamp($0.createdAt), Representation.timestamp($0.activatesAt),
+                $0.removeAfter.map(Representation.timestamp) ?? "-",
+            ]
         }
         return ExitStatus.ok
     }
