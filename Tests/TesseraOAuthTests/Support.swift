@@ -46,17 +46,19 @@ struct OAuthFixture {
         accounts = AccountService(
             store: store, policy: AccountPolicy(managedDomains: try ManagedDomains(["appleid.example.com"])), hasher: FastHasher(),
             generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha, now: now)
+        let registry = ClientRegistry(store: store)
         clients = ClientService(
             store: store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)), sha256Hex: sha,
-            now: now)
+            registry: registry, now: now)
         let kek = try SigningKeyRing.loadKeyEncryptionKey(path: directory + "/kek").key
         keys = SigningKeyRing(
             store: store, kek: kek, algorithm: .es256, prepublish: prepublish, defaultTokenLifetime: .seconds(900), sha256Hex: sha,
             refreshInterval: .zero, now: now)
         let settings = TokenService.Settings(issuer: Self.issuer, audience: "tessera")
         tokens = TokenService(
-            store: store, keys: keys, accounts: accounts, settings: settings, limiter: AttemptLimiter(perMinute: attemptsPerMinute), now: now)
-        inspection = TokenInspection(store: store, keys: keys, settings: settings, now: now)
+            store: store, keys: keys, accounts: accounts, clients: registry, settings: settings,
+            limiter: AttemptLimiter(perMinute: attemptsPerMinute), now: now)
+        inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings, now: now)
         audit = AuditService(store: store, sha256Hex: sha)
     }
 
