@@ -5,7 +5,10 @@ SHELL := /bin/bash
 CONFIG ?= Config/tessera.json
 # Debian packages the build links against, and what the tests start or drive.
 BUILD_PACKAGES := pkg-config libssl-dev libsqlite3-dev libldap2-dev libkrb5-dev libpq-dev libsasl2-dev
-TEST_PACKAGES := openssl curl
+TEST_PACKAGES := openssl curl python3 python3-venv
+# The interoperability tests (Tests/Interop): pytest and third-party OAuth clients from PyPI, in a venv.
+INTEROP_VENV := .build/interop-venv
+INTEROP_REQUIREMENTS := Tests/Interop/requirements.txt
 BENCH_PACKAGES := wrk python3
 
 .PHONY: help run build release test deps test-deps bench format lint clean
@@ -48,12 +51,22 @@ run: release
 	.build/release/tessera serve --config $(CONFIG)
 
 # Swift Testing prints a line per skipped test ("… skipped"); a skipped test proves nothing, so it fails
-# the run just like a failure does.
+# the run just like a failure does. Then the interoperability suite (Tests/Interop) drives the built
+# server with third-party clients; pytest's summary counts skips and xfails, which fail the run too.
 test: test-deps
 	swift build --build-tests
 	@set -o pipefail; swift test 2>&1 | tee .build/test-output.log
 	@if grep -E '(^|[^a-z])skipped' .build/test-output.log | grep -vE '0 (tests )?skipped' >/dev/null; then \
 		echo "make test: some tests were skipped:"; grep -E 'skipped' .build/test-output.log; exit 1; fi
+	@if [ ! -x $(INTEROP_VENV)/bin/python ] || ! cmp -s $(INTEROP_REQUIREMENTS) $(INTEROP_VENV)/requirements.txt; then \
+		echo "Installing $(INTEROP_REQUIREMENTS) into $(INTEROP_VENV)"; \
+		rm -rf $(INTEROP_VENV) && python3 -m venv $(INTEROP_VENV) && \
+		$(INTEROP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(INTEROP_REQUIREMENTS) && \
+		cp $(INTEROP_REQUIREMENTS) $(INTEROP_VENV)/requirements.txt; fi
+	@set -o pipefail; INTEROP_TESSERA_BIN="$(CURDIR)/.build/debug/tessera" PYTHONDONTWRITEBYTECODE=1 \
+		$(INTEROP_VENV)/bin/python -m pytest Tests/Interop -q -rsx -p no:cacheprovider 2>&1 | tee .build/interop-output.log
+	@if grep -E '[0-9]+ (skipped|xfailed|xpassed)|^(SKIPPED|XFAIL|XPASS)' .build/interop-output.log >/dev/null; then \
+		echo "make test: some interoperability tests were skipped:"; grep -E 'skipped|xfail|xpass|SKIPPED|XFAIL|XPASS' .build/interop-output.log; exit 1; fi
 
 bench: release
 	$(call apt_install,$(BENCH_PACKAGES))
