@@ -45,7 +45,7 @@ enum KeyCommands {
 
     static let retire = Command(
         spec: CommandSpec(
-            path: ["keys", "retire"], summary: "Stop a key signing now (a next key takes over at once)",
+            path: ["keys", "retire"], summary: "Stop a key signing (a next key takes over at once; running servers within a second)",
             positionals: [PositionalSpec(name: "KID", help: "the key's kid", optional: false)],
             options: [AccountCommands.jsonOption, AccountCommands.asOption],
             discussion: "Use after a suspected compromise together with 'tessera keys rotate'. The key stays published until its tokens expire.")

@@ -6,8 +6,8 @@ import TesseraPlatform
 
 /// The registered clients, held in memory for the token path (no database read, no shared lock per
 /// request). Changes made in this process apply at once (`invalidate`); changes made by another process
-/// (the CLI beside the server) are picked up within `maximumAge`, and an unknown `client_id` triggers a
-/// reload at most every `missReloadInterval`.
+/// (the CLI beside the server) are picked up within `maximumAge`, and a `client_id` not in memory is
+/// looked up in the database (so a client registered a moment ago works at once).
 public final class ClientRegistry: Sendable {
     struct Snapshot: Sendable {
         var clients: [String: OAuthClient]
@@ -16,22 +16,26 @@ public final class ClientRegistry: Sendable {
 
     let store: any Store
     let maximumAge: Duration
-    let missReloadInterval: Duration
     private let snapshot = ReadMostly<Snapshot?>(nil)
     private let reloading = Atomic(false)
 
-    public init(store: any Store, maximumAge: Duration = .seconds(1), missReloadInterval: Duration = .milliseconds(100)) {
+    public init(store: any Store, maximumAge: Duration = .seconds(1)) {
         self.store = store
         self.maximumAge = maximumAge
-        self.missReloadInterval = missReloadInterval
     }
 
     public func client(id: String) async throws -> OAuthClient? {
         let current = try await fresh()
         if let client = current.clients[id] { return client }
-        // Perhaps registered a moment ago by another process.
-        guard ContinuousClock.now - current.loadedAt >= missReloadInterval else { return nil }
-        return try await reload().clients[id]
+        // Perhaps registered a moment ago by another process: ask the database for this one. Unknown ids
+        // cost a read each, bounded by the attempt limiter that failed authentications feed.
+        guard let found = try await store.read({ try $0.client(id: id) }) else { return nil }
+        snapshot.update { cached in
+            guard var cached else { return nil }
+            cached.clients[id] = found
+            return cached
+        }
+        return found
     }
 
     /// Forgets the cached clients, so the next lookup reads them again.

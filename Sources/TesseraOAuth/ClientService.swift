@@ -227,8 +227,14 @@ enum ClientSecret {
     /// 256 random bits, base64url.
     static func generate() -> String { SecureRandom.token(bytes: 32) }
 
-    /// A random, URL-safe client_id.
-    static func clientID() -> String { SecureRandom.token(bytes: 16) }
+    /// A random, URL-safe client_id that starts with a letter or digit (so it never reads as an option
+    /// on the command line).
+    static func clientID() -> String {
+        while true {
+            let id = SecureRandom.token(bytes: 16)
+            if let first = id.unicodeScalars.first, first != "-", first != "_" { return id }
+        }
+    }
 
     /// Secrets are high-entropy, so SHA-256 is the right hash (no stretching needed).
     static func hash(_ secret: String) -> String { SHA256.hexDigest(Array(secret.utf8)) }

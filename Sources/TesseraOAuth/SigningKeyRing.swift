@@ -10,7 +10,8 @@ public import TesseraStore
 /// `KeyRotation`, and held decrypted in memory for signing.
 ///
 /// Every node (and the CLI) applies due rotation steps in a write transaction, so they agree; a node
-/// reloads the keys every few seconds, so a rotation made by the CLI reaches a running server.
+/// reloads the keys every second, so a rotation or retirement made by the CLI reaches a running server
+/// within a second.
 public final class SigningKeyRing: Sendable {
     struct Snapshot: Sendable {
         var records: [SigningKeyRecord]
@@ -37,7 +38,7 @@ public final class SigningKeyRing: Sendable {
 
     public init(
         store: any Store, kek: KeyEncryption, algorithm: SigningAlgorithm, prepublish: Duration, defaultTokenLifetime: Duration,
-        sha256Hex: @escaping @Sendable ([UInt8]) -> String, refreshInterval: Duration = .seconds(5),
+        sha256Hex: @escaping @Sendable ([UInt8]) -> String, refreshInterval: Duration = .seconds(1),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -192,27 +193,32 @@ public final class SigningKeyRing: Sendable {
         return try await reload()
     }
 
-    /// Applies due rotation steps, then reads and decrypts the keys.
+    /// Applies due rotation steps, then reads and decrypts the keys. Only takes the write lock when a
+    /// step is due, so the periodic reload is a plain read.
     @discardableResult
     func reload() async throws -> Snapshot {
         let at = now()
+        var records = try await store.read { try $0.signingKeys() }
         let lifetime = try await longestTokenLifetime()
-        let records = try await store.change { [audit] transaction in
-            let keys = try transaction.signingKeys()
-            let plan = KeyRotation.plan(keys, at: at, longestTokenLifetime: lifetime)
-            guard !plan.isEmpty else { return keys }
-            let actor = Actor.system(job: "keys")
-            for update in plan.updates {
-                try transaction.update(update)
-                try audit.record(Self.record(update, update.state == .current ? "key.activate" : "key.retire", actor), in: transaction, at: at)
-            }
-            for kid in plan.removals {
-                if let removed = keys.first(where: { $0.id == kid }) {
-                    try transaction.deleteSigningKey(id: kid)
-                    try audit.record(Self.record(removed, "key.remove", actor, after: false), in: transaction, at: at)
+        if !KeyRotation.plan(records, at: at, longestTokenLifetime: lifetime).isEmpty {
+            records = try await store.change { [audit] transaction in
+                // Planned again under the write lock: another node may have applied it already.
+                let keys = try transaction.signingKeys()
+                let plan = KeyRotation.plan(keys, at: at, longestTokenLifetime: lifetime)
+                guard !plan.isEmpty else { return keys }
+                let actor = Actor.system(job: "keys")
+                for update in plan.updates {
+                    try transaction.update(update)
+                    try audit.record(Self.record(update, update.state == .current ? "key.activate" : "key.retire", actor), in: transaction, at: at)
                 }
+                for kid in plan.removals {
+                    if let removed = keys.first(where: { $0.id == kid }) {
+                        try transaction.deleteSigningKey(id: kid)
+                        try audit.record(Self.record(removed, "key.remove", actor, after: false), in: transaction, at: at)
+                    }
+                }
+                return try transaction.signingKeys()
             }
-            return try transaction.signingKeys()
         }
         let fresh = try makeSnapshot(records)
         snapshot.replace(fresh)
@@ -256,7 +262,8 @@ public final class SigningKeyRing: Sendable {
 
     private func makeRecord(state: SigningKeyState, activatesAt: Date) throws -> SigningKeyRecord {
         let key = try SigningKey.generate(algorithm)
-        let kid = SecureRandom.token(bytes: 12)
+        // Hex, so a kid never starts with '-' and reads as an option on the command line.
+        let kid = Hex.encode(SecureRandom.bytes(12))
         var der = try key.pkcs8DER()
         defer { for index in der.indices { der[index] = 0 } }
         let jwk = try key.publicKey().jwk(kid: kid)

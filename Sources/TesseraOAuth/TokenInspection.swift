@@ -9,6 +9,7 @@ public struct TokenInspection: Sendable {
     let keys: SigningKeyRing
     let settings: TokenService.Settings
     let clients: ClientAuthentication
+    let registry: ClientRegistry
     let now: @Sendable () -> Date
 
     public init(
@@ -19,6 +20,7 @@ public struct TokenInspection: Sendable {
         self.keys = keys
         self.settings = settings
         self.clients = ClientAuthentication(store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.registry = registry
         self.now = now
     }
 
@@ -115,7 +117,10 @@ public struct TokenInspection: Sendable {
             let jti = claims.jwtID
         else { return nil }
         let revoked = (try? await store.read { try $0.isAccessTokenRevoked(jti: jti) }) ?? true
-        return revoked ? nil : claims
+        guard !revoked else { return nil }
+        // Tokens of a deleted client die with it.
+        guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil else { return nil }
+        return claims
     }
 
     private func liveRefreshToken(_ token: String) async -> (RefreshToken, TokenFamily)? {

@@ -46,9 +46,8 @@ STOP_TIMEOUT = 10.0
 CLI_TIMEOUT = 30.0
 HTTP_TIMEOUT = 10.0
 # A running server looks up clients in an in-memory registry (ClientRegistry): a client registered by
-# the CLI is unknown to it until a lookup miss reloads the registry, at most every 100 ms
-# (missReloadInterval). Changes to an existing client reach it within 1 s (maximumAge).
-NEW_CLIENT_DELAY = 0.15
+# the CLI is found at once (a miss asks the database); changes to an existing client reach it within
+# 1 s (maximumAge).
 CLIENT_CHANGE_DELAY = 1.0
 
 
@@ -258,9 +257,7 @@ class Tessera:
             arguments += ["--role", role]
         if public:
             arguments.append("--public")
-        client = self.cli_json("clients create", *arguments)
-        time.sleep(NEW_CLIENT_DELAY)
-        return client
+        return self.cli_json("clients create", *arguments)
 
     def create_account(self, managed_id=None, given_name="Jane", family_name="Doe"):
         managed_id = managed_id or f"{unique('jane')}@appleid.example.com"

@@ -115,3 +115,16 @@ def test_introspection_with_a_wrong_secret_is_refused(server, app, resource_serv
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["WWW-Authenticate"].lower().startswith("basic ")
+
+
+def test_a_deleted_clients_tokens_become_inactive(server, resource_server):
+    doomed = server.create_client(grants=["client_credentials"], scopes=["read"])
+    session = OAuth2Session(doomed["client_id"], doomed["client_secret"])
+    token = session.fetch_token(server.token_endpoint, grant_type="client_credentials", timeout=HTTP_TIMEOUT)["access_token"]
+    assert introspect(server, resource_server, token)["active"] is True
+    server.cli("clients delete", doomed["client_id"])
+    # A running server learns of the deletion within a second.
+    deadline = time.monotonic() + 3
+    while introspect(server, resource_server, token)["active"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert introspect(server, resource_server, token) == {"active": False}
