@@ -12,6 +12,23 @@ public enum Base64URL {
 }
 
 /// A 64-character alphabet, encoded and decoded without padding.
+/// Standard base64 (RFC 4648 §4) with `=` padding, as HTTP Basic credentials use.
+public enum Base64 {
+    /// Decodes padded standard base64; the padding must be exactly what the length calls for.
+    public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
+        var body = Substring(string)
+        var padding = 0
+        while body.hasSuffix("="), padding < 2 {
+            body = body.dropLast()
+            padding += 1
+        }
+        guard string.utf8.count % 4 == 0, padding == (4 - body.utf8.count % 4) % 4 else {
+            throw CryptoError(code: .invalidEncoding, message: "base64 input is not padded to a multiple of 4")
+        }
+        return try Base64Alphabet.standard.decode(String(body))
+    }
+}
+
 struct Base64Alphabet: Sendable {
     /// RFC 4648 §5 (`-`, `_`).
     static let url = Base64Alphabet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -108,6 +108,20 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The first query value named `name`.
+    /// The media type of the body, lower-cased and without parameters (`application/json`), if any.
+    public var mediaType: String? {
+        guard let value = headers["Content-Type"] else { return nil }
+        let type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let trimmed = type.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+        return String(decoding: trimmed, as: UTF8.self).lowercased()
+    }
+
+    /// The body decoded as an `application/x-www-form-urlencoded` form, if it is one (and is UTF-8).
+    public var formItems: [(name: String, value: String)]? {
+        guard mediaType == "application/x-www-form-urlencoded", let text = String(validating: body, as: UTF8.self) else { return nil }
+        return FormDecoding.decodeItems(text)
+    }
+
     public func queryValue(_ name: String) -> String? {
         queryItems.first { $0.name == name }?.value
     }

@@ -41,7 +41,7 @@ public struct AuthorizeEndpoint: Sendable {
     }
 
     private func submit(_ request: HTTPRequest) async -> HTTPResponse {
-        guard let items = Self.form(request) else {
+        guard let items = request.formItems else {
             return Self.html(400, LoginPage.error("The form could not be read."))
         }
         let authorization: AuthorizationService.Request
@@ -128,11 +128,5 @@ public struct AuthorizeEndpoint: Sendable {
         response.headers.set("X-Content-Type-Options", "nosniff")
         response.headers.set("Referrer-Policy", "no-referrer")
         return response
-    }
-
-    static func form(_ request: HTTPRequest) -> [(name: String, value: String)]? {
-        let type = request.headers["Content-Type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/x-www-form-urlencoded", let text = String(validating: request.body, as: UTF8.self) else { return nil }
-        return FormDecoding.decodeItems(text)
     }
 }

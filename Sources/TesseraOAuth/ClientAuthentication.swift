@@ -106,8 +106,8 @@ struct ClientAuthentication: Sendable {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
-        guard let data = Data(base64Encoded: String(parts[1].drop { $0 == " " })),
-            let text = String(validating: Array(data), as: UTF8.self), let colon = text.firstIndex(of: ":")
+        guard let decoded = try? Base64.decode(String(parts[1].drop { $0 == " " })),
+            let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
         else {
             throw .invalidClient("malformed Basic credentials", usedBasic: true)
         }

@@ -90,16 +90,15 @@ public struct OAuthEndpoints: Sendable {
 
     /// The form body of a POST; OAuth endpoints take `application/x-www-form-urlencoded` only.
     static func form(_ request: HTTPRequest) throws(OAuthError) -> [(name: String, value: String)] {
-        let type = request.headers["Content-Type"]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/x-www-form-urlencoded" else {
-            throw .invalidRequest("the body must be application/x-www-form-urlencoded")
-        }
         if let query = request.query, !query.isEmpty {
             // Credentials in the URL end up in logs (RFC 6749 §3.2).
             throw .invalidRequest("parameters belong in the body, not the query string")
         }
-        guard let text = String(validating: request.body, as: UTF8.self) else { throw .invalidRequest("the body is not UTF-8") }
-        return FormDecoding.decodeItems(text)
+        guard request.mediaType == "application/x-www-form-urlencoded" else {
+            throw .invalidRequest("the body must be application/x-www-form-urlencoded")
+        }
+        guard let items = request.formItems else { throw .invalidRequest("the body is not UTF-8") }
+        return items
     }
 
     static func error(_ error: OAuthError) -> HTTPResponse {

@@ -135,3 +135,16 @@ import Testing
         #expect(Set(passwords).count == passwords.count)
     }
 }
+
+@Suite struct StandardBase64Tests {
+    @Test func decodesPaddedStandardBase64Strictly() throws {
+        #expect(try Base64.decode("YWJj") == Array("abc".utf8))
+        #expect(try Base64.decode("YWI=") == Array("ab".utf8))
+        #expect(try Base64.decode("YQ==") == Array("a".utf8))
+        #expect(try Base64.decode("") == [])
+        #expect(try Base64.decode("+/+/") == [0xFB, 0xFF, 0xBF])
+        for bad in ["YWI", "YQ=", "YQ===", "YW=j", "YW-_", "Y Q==", "YR=="] {
+            #expect(throws: CryptoError.self, "\(bad)") { try Base64.decode(bad) }
+        }
+    }
+}
