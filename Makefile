@@ -69,8 +69,9 @@ test: test-deps
 		echo "make test: some interoperability tests were skipped:"; grep -E 'skipped|xfail|xpass|SKIPPED|XFAIL|XPASS' .build/interop-output.log; exit 1; fi
 
 bench: release
-	$(call apt_install,$(BENCH_PACKAGES))
+	$(call apt_install,$(BENCH_PACKAGES) openssl)
 	Benchmarks/http-bench.sh
+	Benchmarks/token-bench.sh
 
 format:
 	swift format format --in-place --recursive Package.swift Sources Tests
