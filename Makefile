@@ -16,7 +16,7 @@ BENCH_PACKAGES := wrk python3
 help:
 	@echo "make run    install what is missing, build release, start tessera serve on 127.0.0.1:8080"
 	@echo "make test   install what the tests need, run every test (fails on any failure or skip)"
-	@echo "make bench  run the HTTP benchmark (Benchmarks/README.md)"
+	@echo "make bench  run the HTTP and token-endpoint benchmarks (Benchmarks/README.md)"
 	@echo "make format / make lint   swift format"
 
 # Installs the named Debian packages that are not installed yet (as root, or through sudo).
