@@ -47,7 +47,20 @@ public enum JWS {
         protected["kid"] = .string(kid)
         var writer = JSONWriter()
         JSONValue.object(protected).write(to: &writer)
-        let signingInput = Base64URL.encode(writer.bytes) + "." + Base64URL.encode(payload)
+        return try sign(encodedHeader: Base64URL.encode(writer.bytes), payload: payload, key: key)
+    }
+
+    /// The encoded protected header `sign` would build, for callers that sign many tokens with one key
+    /// and header (pass it to `sign(encodedHeader:payload:key:)`).
+    public static func encodedHeader(_ header: [String: JSONValue], key: SigningKey, kid: String) throws(CryptoError) -> String {
+        // Reuses `sign`'s checks on a dummy payload, then keeps only the header segment.
+        let token = try sign(header: header, payload: [], key: key, kid: kid)
+        return String(token.prefix { $0 != "." })
+    }
+
+    /// Signs `payload` under an already encoded protected header (from `encodedHeader`).
+    public static func sign(encodedHeader: String, payload: [UInt8], key: SigningKey) throws(CryptoError) -> String {
+        let signingInput = encodedHeader + "." + Base64URL.encode(payload)
         let signature = try key.sign(Array(signingInput.utf8))
         return signingInput + "." + Base64URL.encode(signature)
     }

@@ -108,17 +108,19 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The first query value named `name`.
-    /// The media type of the body, lower-cased and without parameters (`application/json`), if any.
-    public var mediaType: String? {
-        guard let value = headers["Content-Type"] else { return nil }
-        let type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
-        let trimmed = type.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-        return String(decoding: trimmed, as: UTF8.self).lowercased()
+    /// Whether the body's `Content-Type` is `type` (compared without case, parameters ignored).
+    public func hasMediaType(_ type: String) -> Bool {
+        guard let value = headers["Content-Type"] else { return false }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        var declared = value.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isSpace)
+        while let last = declared.last, isSpace(last) { declared = declared.dropLast() }
+        return declared.count == type.utf8.count
+            && zip(declared, type.utf8).allSatisfy { lowercasedASCII($0) == lowercasedASCII($1) }
     }
 
     /// The body decoded as an `application/x-www-form-urlencoded` form, if it is one (and is UTF-8).
     public var formItems: [(name: String, value: String)]? {
-        guard mediaType == "application/x-www-form-urlencoded", let text = String(validating: body, as: UTF8.self) else { return nil }
+        guard hasMediaType("application/x-www-form-urlencoded"), let text = String(validating: body, as: UTF8.self) else { return nil }
         return FormDecoding.decodeItems(text)
     }
 
@@ -263,6 +265,10 @@ extension StringProtocol {
     }
 }
 
+private func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+    (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+}
+
 /// application/x-www-form-urlencoded decoding (query strings and form bodies).
 public enum FormDecoding {
     public static func decodeItems(_ query: String) -> [(name: String, value: String)] {
@@ -280,6 +286,10 @@ public enum FormDecoding {
 
     /// Percent-decodes; invalid escapes and invalid UTF-8 are kept as-is (lossy repair for the latter).
     public static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String {
+        // Most names and values need no decoding at all.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) {
+            return String(text)
+        }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

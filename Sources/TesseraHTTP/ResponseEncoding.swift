@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -123,18 +124,28 @@ enum RequestID {
         return valid ? candidate : nil
     }
 
+    /// A random per-process prefix and a counter: unique, cheap (no system call per request), and not
+    /// meant to be unguessable (request ids are for correlating logs, never for authorisation).
+    private static let prefix: UInt64 = .random(in: .min ... .max)
+    private static let counter = Atomic<UInt64>(0)
+
     static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for _ in 0..<2 {
-            var word = generator.next() as UInt64
-            for _ in 0..<16 {
-                out.append(digits[Int(word & 0xF)])
-                word >>= 4
+        let digits: StaticString = "0123456789abcdef"
+        let sequence = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            digits.withUTF8Buffer { hex in
+                var word = prefix
+                for index in 0..<16 {
+                    buffer[15 - index] = hex[Int(word & 0xF)]
+                    word >>= 4
+                }
+                word = sequence
+                for index in 0..<16 {
+                    buffer[31 - index] = hex[Int(word & 0xF)]
+                    word >>= 4
+                }
             }
+            return 32
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

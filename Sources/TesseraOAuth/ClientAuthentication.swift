@@ -104,16 +104,21 @@ struct ClientAuthentication: Sendable {
     /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
     static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
-        guard let decoded = try? Base64.decode(String(parts[1].drop { $0 == " " })),
-            let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
+        let bytes = header.utf8
+        let scheme = Array("basic ".utf8)
+        guard bytes.count > scheme.count,
+            zip(bytes.prefix(scheme.count), scheme).allSatisfy({ ($0 | 0x20) == $1 })  // ASCII case-insensitive
+        else {
+            return nil
+        }
+        let encoded = header.utf8.dropFirst(scheme.count).drop { $0 == 0x20 }
+        guard let decoded = try? Base64.decode(String(decoding: encoded, as: UTF8.self)),
+            let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
+            let id = String(validating: decoded[..<colon], as: UTF8.self),
+            let secret = String(validating: decoded[(colon + 1)...], as: UTF8.self), !id.isEmpty
         else {
             throw .invalidClient("malformed Basic credentials", usedBasic: true)
         }
-        let id = FormDecoding.decode(text[..<colon], plusAsSpace: true)
-        let secret = FormDecoding.decode(text[text.index(after: colon)...], plusAsSpace: true)
-        guard !id.isEmpty else { throw .invalidClient("malformed Basic credentials", usedBasic: true) }
-        return (id, secret)
+        return (FormDecoding.decode(id, plusAsSpace: true), FormDecoding.decode(secret, plusAsSpace: true))
     }
 }

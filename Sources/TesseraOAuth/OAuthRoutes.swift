@@ -94,7 +94,7 @@ public struct OAuthEndpoints: Sendable {
             // Credentials in the URL end up in logs (RFC 6749 §3.2).
             throw .invalidRequest("parameters belong in the body, not the query string")
         }
-        guard request.mediaType == "application/x-www-form-urlencoded" else {
+        guard request.hasMediaType("application/x-www-form-urlencoded") else {
             throw .invalidRequest("the body must be application/x-www-form-urlencoded")
         }
         guard let items = request.formItems else { throw .invalidRequest("the body is not UTF-8") }

@@ -13,9 +13,17 @@ public import TesseraStore
 /// reloads the keys every second, so a rotation or retirement made by the CLI reaches a running server
 /// within a second.
 public final class SigningKeyRing: Sendable {
+    /// The current key, with the access-token header it signs under, encoded once.
+    public struct Signer: Sendable {
+        public var kid: String
+        public var key: SigningKey
+        /// The JWS protected header of RFC 9068 access tokens (`typ: at+jwt`), base64url.
+        public var accessTokenHeader: String
+    }
+
     struct Snapshot: Sendable {
         var records: [SigningKeyRecord]
-        var signer: (kid: String, key: SigningKey)?
+        var signer: Signer?
         var verification: [String: VerificationKey]
         var jwks: [UInt8]
         var loadedAt: ContinuousClock.Instant
@@ -82,7 +90,7 @@ public final class SigningKeyRing: Sendable {
     // MARK: - Signing and verifying
 
     /// The key to sign with now, creating the first key when there is none.
-    public func signer() async throws -> (kid: String, key: SigningKey) {
+    public func signer() async throws -> Signer {
         if let signer = try await current().signer { return signer }
         try await ensureSigningKey()
         guard let signer = try await reload().signer else {
@@ -237,12 +245,14 @@ public final class SigningKeyRing: Sendable {
                 throw CoreError(.internal, "keys.public_invalid", "stored public key \(record.id) is unreadable: \(error)")
             }
         }
-        var signer: (kid: String, key: SigningKey)?
+        var signer: Signer?
         if let current = KeyRotation.signingKey(records), let algorithm = SigningAlgorithm(rawValue: current.algorithm) {
             do {
                 var der = try kek.open(current.sealedPrivateKey, associatedData: Array(current.id.utf8))
                 defer { for index in der.indices { der[index] = 0 } }
-                signer = (current.id, try SigningKey(pkcs8DER: der, algorithm: algorithm))
+                let key = try SigningKey(pkcs8DER: der, algorithm: algorithm)
+                signer = Signer(
+                    kid: current.id, key: key, accessTokenHeader: try JWS.encodedHeader(["typ": "at+jwt"], key: key, kid: current.id))
             } catch {
                 throw CoreError(
                     .internal, "keys.unseal",

@@ -317,7 +317,7 @@ public struct TokenService: Sendable {
         let value: String
         do {
             let signer = try await keys.signer()
-            value = try JWT.sign(claims, key: signer.key, kid: signer.kid, type: "at+jwt")
+            value = try JWS.sign(encodedHeader: signer.accessTokenHeader, payload: claims.encoded(), key: signer.key)
         } catch {
             throw .serverError("cannot sign the access token")
         }

@@ -29,6 +29,7 @@ public final class TesseraNode: Sendable {
             router: Routes.router(runtime: runtime, metrics: metrics), metrics: metrics,
             accessLog: { entry in
                 // One JSON line per request; never headers or bodies, which can carry secrets.
+                guard logger.isEnabled(.info) else { return }
                 logger.info(
                     "request",
                     [

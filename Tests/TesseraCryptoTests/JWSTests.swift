@@ -223,3 +223,16 @@ struct KeyRing {
         #expect(results.count == 64 && results.allSatisfy { $0 })
     }
 }
+
+@Suite struct PreparedHeaderTests {
+    @Test func signingUnderAPreparedHeaderEqualsSigningWithTheHeader() throws {
+        let key = try SigningKey.generate(.es256)
+        let header = try JWS.encodedHeader(["typ": "at+jwt"], key: key, kid: "k1")
+        let token = try JWS.sign(encodedHeader: header, payload: Array(#"{"sub":"x"}"#.utf8), key: key)
+        let direct = try JWS.sign(header: ["typ": "at+jwt"], payload: Array(#"{"sub":"x"}"#.utf8), key: key, kid: "k1")
+        #expect(token.split(separator: ".")[0] == direct.split(separator: ".")[0])
+        let verified = try JWS.verify(token, keys: { $0 == "k1" ? try? key.publicKey() : nil }, allowedAlgorithms: [.es256], requiredType: "at+jwt")
+        #expect(verified.kid == "k1" && verified.payload == Array(#"{"sub":"x"}"#.utf8))
+        #expect(throws: CryptoError.self) { try JWS.encodedHeader(["typ": "JWT", "alg": "none"], key: key, kid: "k1") }
+    }
+}
