@@ -285,11 +285,19 @@ public enum FormDecoding {
     }
 
     /// Percent-decodes; invalid escapes and invalid UTF-8 are kept as-is (lossy repair for the latter).
-    public static func decode(_ text: some StringProtocol, plusAsSpace: Bool) -> String {
+    public static func decode(_ text: String, plusAsSpace: Bool) -> String {
+        decode(text[...], plusAsSpace: plusAsSpace)
+    }
+
+    // Concrete (not generic) so that callers in other modules get the specialised loop.
+    public static func decode(_ text: Substring, plusAsSpace: Bool) -> String {
         // Most names and values need no decoding at all.
-        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }) {
-            return String(text)
+        var plain = true
+        for byte in text.utf8 where byte == UInt8(ascii: "%") || (plusAsSpace && byte == UInt8(ascii: "+")) {
+            plain = false
+            break
         }
+        if plain { return String(text) }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
