@@ -111,11 +111,16 @@ public struct HTTPRequest: Sendable {
     /// Whether the body's `Content-Type` is `type` (compared without case, parameters ignored).
     public func hasMediaType(_ type: String) -> Bool {
         guard let value = headers["Content-Type"] else { return false }
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
-        var declared = value.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isSpace)
-        while let last = declared.last, isSpace(last) { declared = declared.dropLast() }
-        return declared.count == type.utf8.count
-            && zip(declared, type.utf8).allSatisfy { lowercasedASCII($0) == lowercasedASCII($1) }
+        var declared = Array(value.utf8)
+        if let semicolon = declared.firstIndex(of: UInt8(ascii: ";")) { declared.removeSubrange(semicolon...) }
+        while let last = declared.last, last == 0x20 || last == 0x09 { declared.removeLast() }
+        let start = declared.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? declared.endIndex
+        let expected = Array(type.utf8)
+        guard declared.count - start == expected.count else { return false }
+        for index in expected.indices where lowercasedASCII(declared[start + index]) != lowercasedASCII(expected[index]) {
+            return false
+        }
+        return true
     }
 
     /// The body decoded as an `application/x-www-form-urlencoded` form, if it is one (and is UTF-8).
@@ -273,10 +278,14 @@ private func lowercasedASCII(_ byte: UInt8) -> UInt8 {
 public enum FormDecoding {
     public static func decodeItems(_ query: String) -> [(name: String, value: String)] {
         var items: [(name: String, value: String)] = []
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
-            if let eq = part.firstIndex(of: "=") {
-                items.append(
-                    (decode(part[..<eq], plusAsSpace: true), decode(part[part.index(after: eq)...], plusAsSpace: true)))
+        var rest = query[...]
+        while !rest.isEmpty {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: "&")) ?? rest.endIndex
+            let part = rest[..<end]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            if part.isEmpty { continue }
+            if let eq = part.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                items.append((decode(part[..<eq], plusAsSpace: true), decode(part[part.index(after: eq)...], plusAsSpace: true)))
             } else {
                 items.append((decode(part, plusAsSpace: true), ""))
             }
@@ -284,7 +293,6 @@ public enum FormDecoding {
         return items
     }
 
-    /// Percent-decodes; invalid escapes and invalid UTF-8 are kept as-is (lossy repair for the latter).
     public static func decode(_ text: String, plusAsSpace: Bool) -> String {
         decode(text[...], plusAsSpace: plusAsSpace)
     }

@@ -139,3 +139,26 @@ struct ComponentTests {
         }
     }
 }
+
+@Suite("Forms and media types") struct FormTests {
+    @Test func decodesFormBodies() {
+        let items = FormDecoding.decodeItems("a=1&&b=%41+c&d&e=%zz&=x&f=%E2%82%AC")
+        #expect(items.map(\.name) == ["a", "b", "d", "e", "", "f"])
+        #expect(items.map(\.value) == ["1", "A c", "", "%zz", "x", "€"])
+        #expect(FormDecoding.decodeItems("").isEmpty)
+        #expect(FormDecoding.decode("a+b%2B", plusAsSpace: false) == "a+b+")
+    }
+
+    @Test func matchesMediaTypes() {
+        func request(_ type: String?) -> HTTPRequest {
+            HTTPRequest(method: "POST", target: "/", headers: HTTPHeaders(type.map { [("Content-Type", $0)] } ?? []), body: Array("x=1".utf8))
+        }
+        #expect(request("application/x-www-form-urlencoded").hasMediaType("application/x-www-form-urlencoded"))
+        #expect(request(" Application/X-WWW-Form-Urlencoded ; charset=UTF-8").hasMediaType("application/x-www-form-urlencoded"))
+        #expect(!request("application/x-www-form-urlencodedx").hasMediaType("application/x-www-form-urlencoded"))
+        #expect(!request("application/json").hasMediaType("application/x-www-form-urlencoded"))
+        #expect(!request(nil).hasMediaType("application/json"))
+        #expect(request("application/x-www-form-urlencoded").formItems?.first?.value == "1")
+        #expect(request("text/plain").formItems == nil)
+    }
+}
