@@ -265,7 +265,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     /// Writes what is pending, reads what is available, parses, and updates epoll interest.
     /// Loops (rather than recursing) while pipelined requests produce immediate responses.
-    private func service(_ connection: Connection) {
+    /// - Parameter readFirst: false after a handler completes: epoll is level-triggered and kept
+    ///   reading while the request was in flight, so a plaintext socket has nothing new unless epoll says
+    ///   so (TLS may hold decrypted bytes of its own, so it is always read).
+    private func service(_ connection: Connection, readFirst: Bool = true) {
+        var mayRead = readFirst || connection.tls != nil
         while true {
             if connection.phase == .draining {
                 drain(connection)
@@ -289,12 +293,13 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                     }
                 }
             }
-            if connection.wantsToRead(cap: server.pipelineBufferCap) {
+            if mayRead && connection.wantsToRead(cap: server.pipelineBufferCap) {
                 if !read(connection) {
                     closeConnection(connection)
                     return
                 }
             }
+            mayRead = true
             if connection.phase == .reading {
                 processInbound(connection)
                 if connection.phase == .closed { return }
@@ -475,7 +480,7 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         for completion in pending {
             guard let connection = connections[completion.connectionID], connection.phase == .inFlight else { continue }
             finish(connection, response: completion.response)
-            service(connection)
+            service(connection, readFirst: false)
         }
     }
 
