@@ -21,7 +21,8 @@ public enum JSONValue: Sendable, Hashable {
     /// ±10^15 s are refused, so date arithmetic with them cannot overflow.
     var numericDate: Int? {
         switch self {
-        case .int(let value) where abs(value) < 1_000_000_000_000_000: return value
+        // `magnitude`, not `abs`: abs(Int.min) traps, and this runs on unverified input.
+        case .int(let value) where value.magnitude < 1_000_000_000_000_000: return value
         case .double(let value) where value.isFinite && abs(value) < 1e15: return Int(value.rounded(.down))
         default: return nil
         }

@@ -126,3 +126,12 @@ import Testing
         expect(throwsCode: .badSignature) { _ = try validator.validate(t, keys: ring.lookup, now: now) }
     }
 }
+
+@Suite struct HostileClaimsTests {
+    @Test func extremeNumericDatesAreMalformedNotFatal() throws {
+        for exp in ["-9223372036854775808", "9223372036854775807", "1e300", "-1e300"] {
+            let payload = Array(#"{"iss":"x","exp":\#(exp)}"#.utf8)
+            #expect(throws: CryptoError.self) { try JWTClaims(decoding: payload) }
+        }
+    }
+}
