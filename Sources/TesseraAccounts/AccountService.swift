@@ -278,38 +278,53 @@ public struct AccountService: Sendable {
     /// Every failure is `CoreError.unauthenticated`; callers facing the network should not reveal which.
     public func signIn(_ managedID: String, password: String) async throws -> SignIn {
         let id = try parse(managedID)
-        guard let account = try await store.read({ try $0.account(managedID: id) }) else {
-            // Spend the same work as a real check, so timing does not reveal which IDs exist.
-            // (hashing costs what verifying against a hash with the current parameters costs).
+        let failed = CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
+        // 1. Count the attempt under the write lock before the (slow) password check.
+        let attempt: Account?
+        do {
+            attempt = try await store.change { [policy, now] transaction -> Account? in
+                guard let account = try transaction.account(managedID: id) else { return nil }
+                let next = try account.registeringSignInAttempt(at: now(), policy: policy)
+                try transaction.update(next, expectedVersion: account.version)
+                return next
+            }
+        } catch let error as CoreError where error.kind == .unauthenticated {
+            // Locked, deactivated or directory accounts cost a hash too, so timing does not tell them apart.
             _ = try? await hasher.hashPassword(password)
-            throw CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
+            throw error
         }
-        let at = now()
-        try account.checkSignInAllowed(at: at)
-        let check = try await hasher.verifyPassword(password, against: account.credential!.hash)
-        switch check {
+        guard let account = attempt, let credential = account.credential else {
+            // Unknown IDs spend what a real check costs (a hash with the current parameters).
+            _ = try? await hasher.hashPassword(password)
+            throw failed
+        }
+        // 2. The password.
+        switch try await hasher.verifyPassword(password, against: credential.hash) {
         case .invalid:
             try await change(
                 id.rawValue, action: "account.lock", by: .system(job: "sign-in"), authorityNeeded: false,
                 auditWhen: { old, new in !old.isLocked && new.isLocked }
             ) { current, at in
-                current.afterFailedSignIn(at: at, policy: policy)
+                current.afterWrongPassword(at: at, policy: policy)
             }
-            throw CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
+            throw failed
         case .valid(let needsRehash):
             let rehash = needsRehash ? try await hasher.hashPassword(password) : nil
+            // 3. Still allowed? (An administrator may have locked or deactivated it meanwhile.)
             let updated = try await change(
                 id.rawValue, action: "account.password_rehash", by: .system(job: "sign-in"), authorityNeeded: false,
                 auditWhen: { old, new in old.credential?.hash != new.credential?.hash }
             ) { current, at in
+                try current.checkSignInAllowed(at: at)
                 var next = current.afterSuccessfulSignIn(at: at)
-                if let rehash, var credential = next.credential {
-                    credential.hash = rehash
-                    next.credential = credential
+                if let rehash, var stored = next.credential, stored.hash == credential.hash {
+                    stored.hash = rehash
+                    next.credential = stored
                     next = next.touched(at: at)
                 }
                 return next
             }
+            try updated.checkTemporaryPasswordCurrent(at: now())
             return updated.credential?.isTemporary == true ? .passwordChangeRequired(updated) : .signedIn(updated)
         }
     }

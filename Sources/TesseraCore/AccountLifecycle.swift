@@ -57,13 +57,25 @@ extension Account {
         return next.touched(at: now)
     }
 
-    /// Counts a wrong password; the account locks once the count exceeds the policy's threshold.
-    public func afterFailedSignIn(at now: Date, policy: AccountPolicy) -> Account {
+    /// Registers a sign-in attempt before its password is checked, refusing it when the account may not
+    /// sign in or when more attempts are pending than the lockout allows. Counting first (and resetting
+    /// on success) means parallel guesses cannot get past the lockout.
+    public func registeringSignInAttempt(at now: Date, policy: AccountPolicy) throws -> Account {
+        try checkSignInAllowed(at: now)
+        guard failedLoginCount <= policy.lockoutThreshold else {
+            throw CoreError(.unauthenticated, "sign_in.locked", "account is locked after too many wrong passwords")
+        }
         var next = self
         next.failedLoginCount += 1
-        if next.failedLoginCount > policy.lockoutThreshold && next.lockedAt == nil {
-            next.lockedAt = now
-        }
+        return next.touched(at: now)
+    }
+
+    /// After a wrong password (already counted by `registeringSignInAttempt`): the account locks once
+    /// its count exceeds the policy's threshold.
+    public func afterWrongPassword(at now: Date, policy: AccountPolicy) -> Account {
+        guard failedLoginCount > policy.lockoutThreshold, lockedAt == nil else { return self }
+        var next = self
+        next.lockedAt = now
         return next.touched(at: now)
     }
 
@@ -86,7 +98,8 @@ extension Account {
         return next.touched(at: now)
     }
 
-    /// Whether a password sign-in may be attempted at all (before the password is checked).
+    /// Whether a password sign-in may be attempted at all (before the password is checked): active,
+    /// unlocked, with a local password.
     public func checkSignInAllowed(at now: Date) throws {
         guard state == .active else {
             throw CoreError(.unauthenticated, "sign_in.deactivated", "account is deactivated")
@@ -94,12 +107,16 @@ extension Account {
         guard !isLocked else {
             throw CoreError(.unauthenticated, "sign_in.locked", "account is locked after too many wrong passwords")
         }
-        guard let credential else {
+        guard credential != nil else {
             throw CoreError(
                 .unauthenticated, "sign_in.no_local_credential",
                 "account has no local password; sign in through its directory")
         }
-        if credential.isTemporary, let expiry = credential.expiresAt, expiry <= now {
+    }
+
+    /// Checked only after the password was verified, so that only someone who knows it learns this.
+    public func checkTemporaryPasswordCurrent(at now: Date) throws {
+        if let credential, credential.isTemporary, let expiry = credential.expiresAt, expiry <= now {
             throw CoreError(
                 .unauthenticated, "sign_in.temporary_password_expired",
                 "temporary password has expired; ask an administrator for a new one")

@@ -199,6 +199,31 @@ import Testing
         #expect(actions == ["account.create", "account.lock", "account.unlock"])
     }
 
+    @Test func parallelGuessesCannotGetPastTheLockout() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        try await fixture.create("jane")
+        let codes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<25 {
+                group.addTask {
+                    do {
+                        _ = try await fixture.service.signIn("jane@appleid.example.com", password: "a wrong guess")
+                        return "signed in"
+                    } catch let error as CoreError {
+                        return error.code
+                    } catch {
+                        return "other"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        // At most threshold + 1 guesses reach the password check; the rest are refused before it.
+        #expect(codes.filter { $0 == "sign_in.failed" }.count <= 11)
+        #expect(codes.filter { $0 == "sign_in.locked" }.count >= 14)
+        #expect(try await fixture.service.account("jane@appleid.example.com", by: Fixture.root).isLocked)
+    }
+
     @Test func resetPasswordIssuesANewTemporaryPassword() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }

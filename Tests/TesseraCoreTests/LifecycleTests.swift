@@ -31,13 +31,13 @@ import Testing
         let withPassword = try account().withTemporaryPassword(hash: "$scrypt$x", at: start, policy: policy)
         #expect(withPassword.credential?.isTemporary == true)
         #expect(withPassword.credential?.expiresAt == start.addingTimeInterval(90 * 86_400))
-        try withPassword.checkSignInAllowed(at: start.addingTimeInterval(90 * 86_400 - 1))
+        try withPassword.checkTemporaryPasswordCurrent(at: start.addingTimeInterval(90 * 86_400 - 1))
         #expect {
-            try withPassword.checkSignInAllowed(at: start.addingTimeInterval(90 * 86_400))
+            try withPassword.checkTemporaryPasswordCurrent(at: start.addingTimeInterval(90 * 86_400))
         } throws: { ($0 as? CoreError)?.code == "sign_in.temporary_password_expired" }
         let permanent = try withPassword.withPermanentPassword(hash: "$scrypt$y", at: start)
         #expect(permanent.credential?.isTemporary == false && permanent.credential?.expiresAt == nil)
-        try permanent.checkSignInAllowed(at: start.addingTimeInterval(1_000 * 86_400))
+        try permanent.checkTemporaryPasswordCurrent(at: start.addingTimeInterval(1_000 * 86_400))
     }
 
     @Test func directoryAccountsHaveNoLocalPassword() {
@@ -51,11 +51,11 @@ import Testing
     @Test func locksAfterMoreThanTenWrongPasswords() throws {
         var current = try account().withTemporaryPassword(hash: "h", at: start, policy: policy)
         for _ in 1...10 {
-            current = current.afterFailedSignIn(at: start, policy: policy)
+            current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(at: start, policy: policy)
         }
         #expect(!current.isLocked)
         try current.checkSignInAllowed(at: start)
-        current = current.afterFailedSignIn(at: start, policy: policy)
+        current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(at: start, policy: policy)
         #expect(current.isLocked && current.failedLoginCount == 11)
         #expect { try current.checkSignInAllowed(at: start) } throws: { ($0 as? CoreError)?.code == "sign_in.locked" }
         let unlocked = try current.unlocked(at: start)
@@ -63,8 +63,17 @@ import Testing
         #expect(throws: CoreError.self) { try unlocked.unlocked(at: start) }
     }
 
-    @Test func successfulSignInClearsFailures() {
-        let failed = account().afterFailedSignIn(at: start, policy: policy)
+    @Test func pendingAttemptsAreBoundedByTheLockout() throws {
+        // Eleven attempts may be in flight at once; the twelfth is refused before its password is checked.
+        var current = try account().withTemporaryPassword(hash: "h", at: start, policy: policy)
+        for _ in 1...11 { current = try current.registeringSignInAttempt(at: start, policy: policy) }
+        #expect { try current.registeringSignInAttempt(at: start, policy: policy) } throws: { ($0 as? CoreError)?.code == "sign_in.locked" }
+        // The eleventh being right clears the count.
+        #expect(current.afterSuccessfulSignIn(at: start).failedLoginCount == 0)
+    }
+
+    @Test func successfulSignInClearsFailures() throws {
+        let failed = try account().withTemporaryPassword(hash: "h", at: start, policy: policy).registeringSignInAttempt(at: start, policy: policy)
         #expect(failed.afterSuccessfulSignIn(at: start).failedLoginCount == 0)
         #expect(account().afterSuccessfulSignIn(at: start) == account())
     }
