@@ -81,8 +81,13 @@ public enum ClientRules {
             throw invalid(
                 "pkce_apple", "the apple-enrolment PKCE policy is only for a public authorization_code client (the enrolling device)")
         }
-        if client.role != nil && !client.grants.contains(.clientCredentials) {
-            throw invalid("role_unused", "a role is what a client acts with in the client_credentials grant; add that grant")
+        if client.role != nil && !client.grants.contains(.clientCredentials) && !client.grants.contains(.jwtBearer) {
+            throw invalid(
+                "role_unused", "a role is what a client acts with (client_credentials) or for (jwt-bearer); add one of those grants")
+        }
+        if client.grants.contains(.jwtBearer) && client.role == nil {
+            throw invalid(
+                "jwt_bearer_role", "the JWT bearer grant needs --role: the client may act only for accounts that role governs")
         }
         let access = Int(client.accessTokenLifetime.components.seconds)
         guard accessTokenLifetimes.contains(access) else {

@@ -36,6 +36,8 @@ public struct AuthorizationCode: Sendable, Equatable {
     public var familyID: String
     public var clientID: String
     public var accountID: String
+    /// The redirect URI the authorization request named; empty when it named none (and the client's only
+    /// registered one was used).
     public var redirectURI: String
     public var scope: Set<String>
     /// The S256 challenge, when the client sent one.

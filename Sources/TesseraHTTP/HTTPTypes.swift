@@ -280,12 +280,14 @@ public enum FormDecoding {
         var items: [(name: String, value: String)] = []
         var rest = query[...]
         while !rest.isEmpty {
+            // Indices step through the UTF-8 bytes: a Character step after '&' or '=' would swallow a
+            // combining mark that follows it.
             let end = rest.utf8.firstIndex(of: UInt8(ascii: "&")) ?? rest.endIndex
             let part = rest[..<end]
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.utf8.index(after: end)...]
             if part.isEmpty { continue }
             if let eq = part.utf8.firstIndex(of: UInt8(ascii: "=")) {
-                items.append((decode(part[..<eq], plusAsSpace: true), decode(part[part.index(after: eq)...], plusAsSpace: true)))
+                items.append((decode(part[..<eq], plusAsSpace: true), decode(part[part.utf8.index(after: eq)...], plusAsSpace: true)))
             } else {
                 items.append((decode(part, plusAsSpace: true), ""))
             }

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 
 /// Limits password-bearing requests per client and per address (token buckets), answering `429` with
-/// `Retry-After` once a bucket is empty. User passwords count every attempt; client secrets (256 random
-/// bits, so guessing is hopeless) count only failures, so a busy client with a valid secret is never
-/// slowed down while a client or address guessing secrets is. Buckets live in memory, per node, in shards so concurrent
+/// `Retry-After` once a bucket is empty. User passwords count every attempt (per address and per
+/// account); client secrets (256 random bits, so guessing is hopeless) count only failures, per address,
+/// so a busy client with a valid secret is never slowed down and nobody can shut it out. Buckets live in memory, per node, in shards so concurrent
 /// requests for different keys do not contend on one lock.
 public final class AttemptLimiter: Sendable {
     struct Bucket {
@@ -31,8 +31,19 @@ public final class AttemptLimiter: Sendable {
 
     /// Takes one attempt from every bucket named; throws `slow_down` (429) when one is empty.
     public func admit(keys: [String], now: ContinuousClock.Instant = .now) throws(OAuthError) {
-        try check(keys: keys, now: now)
-        recordAttempt(keys: keys, now: now)
+        var wait = 0.0
+        for key in keys {
+            // Check and take under the bucket's lock, so concurrent attempts cannot overdraw it.
+            let needed = shard(key).buckets.withLock { buckets -> Double in
+                var bucket = refilled(buckets[key], at: now)
+                guard bucket.tokens >= 1 else { return (1 - bucket.tokens) * 60 / Double(perMinute) }
+                bucket.tokens -= 1
+                store(bucket, for: key, in: &buckets, at: now)
+                return 0
+            }
+            wait = max(wait, needed)
+        }
+        if wait > 0 { throw .tooManyRequests(retryAfter: Int(wait.rounded(.up))) }
     }
 
     /// Throws `slow_down` (429) when a bucket is empty, taking nothing.
@@ -54,12 +65,16 @@ public final class AttemptLimiter: Sendable {
             shard(key).buckets.withLock { buckets in
                 var bucket = refilled(buckets[key], at: now)
                 bucket.tokens = max(0, bucket.tokens - 1)
-                if buckets.count >= Self.maximumEntriesPerShard, buckets[key] == nil {
-                    buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(burst) }
-                }
-                buckets[key] = bucket
+                store(bucket, for: key, in: &buckets, at: now)
             }
         }
+    }
+
+    private func store(_ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at now: ContinuousClock.Instant) {
+        if buckets.count >= Self.maximumEntriesPerShard, buckets[key] == nil {
+            buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(burst) }
+        }
+        buckets[key] = bucket
     }
 
     private func shard(_ key: String) -> Shard {

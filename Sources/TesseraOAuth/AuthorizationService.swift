@@ -32,6 +32,8 @@ public struct AuthorizationService: Sendable {
     public struct Request: Sendable, Equatable {
         public var client: OAuthClient
         public var redirectURI: String
+        /// Whether the request named its redirect URI (then the token request must repeat it, RFC 6749 §4.1.3).
+        public var redirectURIGiven: Bool
         public var scope: Set<String>
         public var state: String?
         public var codeChallenge: String?
@@ -74,12 +76,15 @@ public struct AuthorizationService: Sendable {
         } catch {
             throw .page("The service is unavailable. Try again later.")
         }
-        guard let client else { throw .page("The request names an unknown client.") }
+        guard let client, client.id.utf8.elementsEqual(clientID.utf8) else { throw .page("The request names an unknown client.") }
         let redirectURI: String
         if let given = values["redirect_uri"] {
-            // Exact string comparison (RFC 9700 §4.1.3).
-            guard client.redirectURIs.contains(given) else { throw .page("The redirect URI is not registered for this client.") }
-            redirectURI = given
+            // Exact comparison (RFC 9700 §4.1.3) of the bytes (Swift's == would match canonically equivalent
+            // strings), and the redirect then goes to the registered string itself.
+            guard let registered = client.redirectURIs.first(where: { $0.utf8.elementsEqual(given.utf8) }) else {
+                throw .page("The redirect URI is not registered for this client.")
+            }
+            redirectURI = registered
         } else {
             guard client.redirectURIs.count == 1 else { throw .page("The request must name its redirect URI.") }
             redirectURI = client.redirectURIs[0]
@@ -112,7 +117,7 @@ public struct AuthorizationService: Sendable {
             throw refuse("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
         }
         return Request(
-            client: client, redirectURI: redirectURI, scope: scope, state: state, codeChallenge: challenge, loginHint: values["login_hint"],
+            client: client, redirectURI: redirectURI, redirectURIGiven: values["redirect_uri"] != nil, scope: scope, state: state, codeChallenge: challenge, loginHint: values["login_hint"],
             parameters: items.filter { Self.requestParameters.contains($0.name) })
     }
 
@@ -206,7 +211,8 @@ public struct AuthorizationService: Sendable {
             id: UUID().uuidString.lowercased(), clientID: client.id, accountID: account.id, createdAt: at,
             expiresAt: at.adding(AuthorizationCode.lifetime).adding(client.refreshTokenLifetime).adding(client.accessTokenLifetime))
         let record = AuthorizationCode(
-            codeHash: TokenHash.of(code), familyID: family.id, clientID: client.id, accountID: account.id, redirectURI: request.redirectURI,
+            codeHash: TokenHash.of(code), familyID: family.id, clientID: client.id, accountID: account.id,
+            redirectURI: request.redirectURIGiven ? request.redirectURI : "",
             scope: request.scope, codeChallenge: request.codeChallenge, createdAt: at, expiresAt: at.adding(AuthorizationCode.lifetime))
         let lifetime = sessionLifetime
         try await store.change { transaction in

@@ -1,18 +1,28 @@
+import Foundation
 import TesseraCrypto
 
 /// RFC 7523 assertions signed by a client (client authentication §2.2 and the JWT bearer grant §2.1).
 enum ClientAssertionVerifier {
-    /// Assertions are short-lived by design: at most an hour between `iat` and `exp` when `iat` is given.
+    /// Assertions are short-lived by design: they may not expire more than an hour ahead (nor more than an
+    /// hour after their `iat`).
     static let maximumLifetime = 3600
+    /// The clock skew allowed on `exp`, `nbf` and `iat`.
+    static let leeway = 60
+
+    /// How long a used `jti` must be remembered: until the assertion could no longer be accepted.
+    static func replayWindowEnd(expiresAt: Int) -> Date { Date(timeIntervalSince1970: Double(expiresAt + leeway)) }
 
     /// Verifies the signature against the client's registered keys and checks `iss`, `aud` and the times.
     static func verify(
         _ assertion: String, keys: [VerificationKey], issuer: String, audiences: Set<String>, now: Int
     ) throws(CryptoError) -> JWTClaims {
         let validator = JWTValidator(
-            issuer: issuer, audiences: audiences, allowedAlgorithms: Set(SigningAlgorithm.allCases), leeway: 60,
+            issuer: issuer, audiences: audiences, allowedAlgorithms: Set(SigningAlgorithm.allCases), leeway: leeway,
             requireJWTID: true)
         let claims = try validator.validate(assertion, candidates: keys, now: now)
+        if let expiresAt = claims.expiresAt, expiresAt - now > maximumLifetime {
+            throw CryptoError(code: .lifetimeTooLong, message: "assertions may expire at most \(maximumLifetime) seconds ahead")
+        }
         if let issuedAt = claims.issuedAt, let expiresAt = claims.expiresAt, expiresAt - issuedAt > maximumLifetime {
             throw CryptoError(code: .lifetimeTooLong, message: "assertions may live at most \(maximumLifetime) seconds")
         }

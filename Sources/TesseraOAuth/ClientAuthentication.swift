@@ -82,7 +82,9 @@ struct ClientAuthentication: Sendable {
         guard claims.subject == client.id, let jti = claims.jwtID, !jti.isEmpty, let exp = claims.expiresAt else { throw failed }
         let fresh: Bool
         do {
-            fresh = try await store.write { try $0.recordClientAssertion(clientID: client.id, jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp))) }
+            fresh = try await store.write {
+                try $0.recordClientAssertion(clientID: client.id, jti: jti, expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
+            }
         } catch {
             throw .serverError("cannot record the client assertion")
         }
@@ -93,7 +95,8 @@ struct ClientAuthentication: Sendable {
     private func lookup(_ id: String, usedBasic: Bool) async throws(OAuthError) -> OAuthClient {
         let client: OAuthClient?
         do {
-            client = try await registry.client(id: id)
+            // Exact bytes: Swift string equality would match a canonically equivalent id.
+            client = try await registry.client(id: id).flatMap { $0.id.utf8.elementsEqual(id.utf8) ? $0 : nil }
         } catch {
             throw .serverError("the client registry is unavailable")
         }

@@ -62,20 +62,20 @@ public struct TokenService: Sendable {
         guard let grant = try? GrantType(parsing: grantName), grantName != "jwt-bearer" else {
             throw .unsupportedGrantType("grant_type \(ManagedAccountID.printable(grantName)) is not supported")
         }
-        // User passwords: every attempt counts. Client secrets: failures count (see AttemptLimiter).
-        let clientID = parameters["client_id"] ?? (try? ClientAuthentication.basicCredentials(authorization))??.id
-        let limitKeys = ["address:\(remoteAddress)"] + (clientID.map { ["client:\($0)"] } ?? [])
+        // User passwords: every attempt counts, per address and per account. Client secrets: failures
+        // count, per address only, so nobody can shut a client out by failing in its name.
+        let address = "address:\(remoteAddress)"
         let carriesSecret = parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
         if grant == .password {
-            try limiter.admit(keys: limitKeys)
+            try limiter.admit(keys: [address] + (parameters["username"].map { ["account:" + $0.lowercased()] } ?? []))
         } else if carriesSecret {
-            try limiter.check(keys: limitKeys)
+            try limiter.check(keys: [address])
         }
         let authenticated: ClientAuthentication.Authenticated
         do {
             authenticated = try await clients.authenticate(parameters, authorization: authorization)
         } catch {
-            if error.code == "invalid_client" && carriesSecret && grant != .password { limiter.recordAttempt(keys: limitKeys) }
+            if error.code == "invalid_client" && carriesSecret && grant != .password { limiter.recordAttempt(keys: [address]) }
             throw error
         }
         let client = authenticated.client
@@ -126,41 +126,57 @@ public struct TokenService: Sendable {
 
     private func authorizationCode(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError) -> Issued {
         let code = try parameters.required("code")
-        let redirectURI = try parameters.required("redirect_uri")
+        let redirectURI = parameters["redirect_uri"]
         let verifier = parameters["code_verifier"]
         let at = now()
         let hash = TokenHash.of(code)
-        let outcome: CodeRedemption
+        let outcome: Redemption
         do {
-            outcome = try await store.write { transaction -> CodeRedemption in
-                guard let stored = try transaction.authorizationCode(hash: hash) else { return .unknown }
-                guard stored.clientID == client.id else { return .otherClient }
-                guard try transaction.markAuthorizationCodeUsed(hash: hash, at: at) else {
-                    // A replayed code: everything issued from it is revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
-                    try transaction.revokeTokenFamily(id: stored.familyID, at: at, reason: "authorization code replayed")
-                    return .replayed
+            // Every check happens before the code is spent, so whoever stole a code without its verifier
+            // cannot burn it; a second redemption of a spent code revokes everything issued from it.
+            outcome = try await store.write { transaction -> Redemption in
+                guard let stored = try transaction.authorizationCode(hash: hash), stored.clientID.utf8.elementsEqual(client.id.utf8) else {
+                    return .refused(.invalidGrant("the code is invalid"))
                 }
-                return .redeemed(stored)
+                guard stored.usedAt == nil else {
+                    try transaction.revokeTokenFamily(id: stored.familyID, at: at, reason: "authorization code replayed")
+                    return .refused(.invalidGrant("the code was already used; tokens issued from it are revoked"))
+                }
+                guard stored.expiresAt > at else { return .refused(.invalidGrant("the code has expired")) }
+                // RFC 6749 §4.1.3: identical to the authorization request's redirect_uri, when it had one.
+                if stored.redirectURI.isEmpty {
+                    if let redirectURI, !client.redirectURIs.contains(where: { $0.utf8.elementsEqual(redirectURI.utf8) }) {
+                        return .refused(.invalidGrant("redirect_uri is not registered for this client"))
+                    }
+                } else {
+                    guard let redirectURI, redirectURI.utf8.elementsEqual(stored.redirectURI.utf8) else {
+                        return .refused(.invalidGrant("redirect_uri does not match the authorization request"))
+                    }
+                }
+                do {
+                    try PKCE.check(challenge: stored.codeChallenge, verifier: verifier, policy: client.pkce, clientType: client.type)
+                } catch {
+                    return .refused(error as? OAuthError ?? .invalidGrant("code_verifier does not match the challenge"))
+                }
+                guard let account = try transaction.account(id: stored.accountID), account.state == .active, !account.isLocked else {
+                    return .refused(.invalidGrant("the account no longer exists or cannot sign in"))
+                }
+                _ = try transaction.markAuthorizationCodeUsed(hash: hash, at: at)
+                return .granted(family: stored.familyID, scope: stored.scope.intersection(client.scopes), account: account)
             }
         } catch {
             throw .serverError("cannot redeem the code")
         }
-        let stored: AuthorizationCode
         switch outcome {
-        case .unknown, .otherClient: throw .invalidGrant("the code is invalid")
-        case .replayed: throw .invalidGrant("the code was already used; tokens issued from it are revoked")
-        case .redeemed(let redeemed): stored = redeemed
+        case .refused(let error): throw error
+        case .granted(let family, let scope, let account):
+            return try await issueForAccount(client, account: account, scope: scope, family: family)
         }
-        guard stored.expiresAt > at else { throw .invalidGrant("the code has expired") }
-        guard stored.redirectURI == redirectURI else { throw .invalidGrant("redirect_uri does not match the authorization request") }
-        try PKCE.check(challenge: stored.codeChallenge, verifier: verifier, policy: client.pkce, clientType: client.type)
-        let account = try await activeAccount(id: stored.accountID)
-        return try await issueForAccount(client, account: account, scope: stored.scope, family: stored.familyID)
     }
 
-    private enum CodeRedemption: Sendable {
-        case unknown, otherClient, replayed
-        case redeemed(AuthorizationCode)
+    private enum Redemption: Sendable {
+        case refused(OAuthError)
+        case granted(family: String, scope: Set<String>, account: Account)
     }
 
     private func refresh(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError) -> Issued {
@@ -169,50 +185,51 @@ public struct TokenService: Sendable {
         let at = now()
         let hash = TokenHash.of(presented)
         let next = TokenHash.newToken()
-        let outcome: RefreshOutcome
+        // Fail on a missing signing key before the token is spent, not after.
+        do { _ = try await keys.signer() } catch { throw .serverError("cannot sign tokens now; try again") }
+        let outcome: Redemption
         do {
-            outcome = try await store.write { transaction -> RefreshOutcome in
+            outcome = try await store.write { transaction -> Redemption in
                 guard let stored = try transaction.refreshToken(hash: hash), let family = try transaction.tokenFamily(id: stored.familyID),
-                    family.clientID == client.id
+                    family.clientID.utf8.elementsEqual(client.id.utf8)
                 else {
-                    return .invalid("the refresh token is invalid")
+                    return .refused(.invalidGrant("the refresh token is invalid"))
                 }
-                guard family.revokedAt == nil else { return .invalid("the refresh token was revoked") }
-                guard try transaction.markRefreshTokenUsed(hash: hash, at: at) else {
+                guard family.revokedAt == nil else { return .refused(.invalidGrant("the refresh token was revoked")) }
+                guard stored.usedAt == nil else {
                     // Reuse of a rotated refresh token: revoke the whole family (RFC 9700 §4.14.2).
                     try transaction.revokeTokenFamily(id: family.id, at: at, reason: "refresh token reused")
-                    return .invalid("the refresh token was already used; its family is revoked")
+                    return .refused(.invalidGrant("the refresh token was already used; its family is revoked"))
                 }
-                guard stored.expiresAt > at else { return .invalid("the refresh token has expired") }
-                var scope = stored.scope
+                guard stored.expiresAt > at else { return .refused(.invalidGrant("the refresh token has expired")) }
+                // Never more than the client may have now, even if it was narrowed since.
+                let allowed = stored.scope.intersection(client.scopes)
+                var scope = allowed
                 if let requested {
-                    guard let narrowed = try? OAuthRules.scopes(requested), narrowed.isSubset(of: stored.scope) else {
-                        return .badScope
+                    guard let narrowed = try? OAuthRules.scopes(requested), narrowed.isSubset(of: allowed) else {
+                        return .refused(.invalidScope("a refreshed token can only narrow the original scope"))
                     }
                     scope = narrowed
                 }
+                guard let accountID = family.accountID, let account = try transaction.account(id: accountID), account.state == .active,
+                    !account.isLocked
+                else {
+                    return .refused(.invalidGrant("the account no longer exists or cannot sign in"))
+                }
+                _ = try transaction.markRefreshTokenUsed(hash: hash, at: at)
                 try transaction.insert(
-                    RefreshToken(tokenHash: TokenHash.of(next), familyID: family.id, scope: stored.scope, createdAt: at, expiresAt: stored.expiresAt))
-                return .rotated(family: family, scope: scope)
+                    RefreshToken(tokenHash: TokenHash.of(next), familyID: family.id, scope: allowed, createdAt: at, expiresAt: stored.expiresAt))
+                return .granted(family: family.id, scope: scope, account: account)
             }
         } catch {
             throw .serverError("cannot rotate the refresh token")
         }
         switch outcome {
-        case .invalid(let message): throw .invalidGrant(message)
-        case .badScope: throw .invalidScope("a refreshed token can only narrow the original scope")
-        case .rotated(let family, let scope):
-            guard let accountID = family.accountID else { throw .invalidGrant("the refresh token is invalid") }
-            let account = try await activeAccount(id: accountID)
-            let token = try await accessToken(client: client, subject: .account(account), scope: scope, family: family.id)
+        case .refused(let error): throw error
+        case .granted(let family, let scope, let account):
+            let token = try await accessToken(client: client, subject: .account(account), scope: scope, family: family)
             return Issued(accessToken: token.value, expiresIn: token.lifetime, refreshToken: next, scope: scope)
         }
-    }
-
-    private enum RefreshOutcome: Sendable {
-        case invalid(String)
-        case badScope
-        case rotated(family: TokenFamily, scope: Set<String>)
     }
 
     /// RFC 7523 §2.1: the client presents a JWT it signed, naming the account it acts for in `sub`.
@@ -234,7 +251,7 @@ public struct TokenService: Sendable {
         let fresh: Bool
         do {
             fresh = try await store.write {
-                try $0.recordClientAssertion(clientID: client.id, jti: "grant:" + jti, expiresAt: Date(timeIntervalSince1970: Double(exp)))
+                try $0.recordClientAssertion(clientID: client.id, jti: "grant:" + jti, expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
             }
         } catch {
             throw .serverError("cannot record the assertion")
@@ -247,6 +264,11 @@ public struct TokenService: Sendable {
             throw .invalidGrant("the assertion's subject is not a managed account")
         }
         guard account.state == .active, !account.isLocked else { throw .invalidGrant("the account cannot sign in") }
+        // The client acts only for accounts its role governs (never, say, for an administrator unless it
+        // is registered with that role).
+        guard let role = client.role, RoleAuthority.may([role], actOn: account.effectiveRoles) else {
+            throw .invalidGrant("this client may not act for \(account.managedID)")
+        }
         let token = try await accessToken(client: client, subject: .account(account), scope: scope)
         return Issued(accessToken: token.value, expiresIn: token.lifetime, refreshToken: nil, scope: scope)
     }

@@ -22,7 +22,8 @@ def account(server):
 
 @pytest.fixture(scope="module")
 def bearer_client(server, keypair):
-    return server.create_client(grants=["jwt-bearer"], scopes=["profile", "devices"], public_key=keypair)
+    # The client acts only for accounts its role governs (staff, here).
+    return server.create_client(grants=["jwt-bearer"], scopes=["profile", "devices"], public_key=keypair, role="people-manager")
 
 
 def assertion_claims(server, client, subject, **overrides):
@@ -107,7 +108,7 @@ def test_assertion_signed_by_an_unregistered_key_is_refused(server, bearer_clien
 
 def test_assertion_signed_by_another_clients_key_is_refused(server, bearer_client, account, make_keypair):
     other_key = make_keypair()
-    other = server.create_client(grants=["jwt-bearer"], public_key=other_key)
+    other = server.create_client(grants=["jwt-bearer"], public_key=other_key, role="people-manager")
     # The other client's genuine assertion, presented by this client (iss names the other client).
     claims = assertion_claims(server, other, account["managed_id"])
     response = post_grant(server, bearer_client, other_key.sign(claims))
@@ -152,3 +153,13 @@ def test_authlib_reports_invalid_grant(server, bearer_client, make_keypair, acco
     with pytest.raises(OAuth2Error) as raised:
         session.refresh_token()
     assert raised.value.error == "invalid_grant"
+
+
+def test_a_client_cannot_act_for_an_account_its_role_does_not_govern(server, bearer_client, keypair):
+    admin = server.cli_json(
+        "accounts create", "--managed-id", f"admin-{int(time.time() * 1000)}@appleid.example.com", "--given-name", "Ada",
+        "--family-name", "Admin", "--role", "administrator",
+    )
+    response = post_grant(server, bearer_client, keypair.sign(assertion_claims(server, bearer_client, admin["managed_id"])))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"

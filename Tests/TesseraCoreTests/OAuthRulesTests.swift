@@ -49,6 +49,7 @@ import TesseraCore
             ("client.public_credentials", { $0.type = .public; $0.grants = [.authorizationCode]; $0.redirectURIs = ["https://a.example/cb"] }),
             ("client.no_credentials", { $0.secretHash = nil }),
             ("client.jwt_bearer_key", { $0.grants = [.jwtBearer] }),
+            ("client.jwt_bearer_role", { $0.grants = [.jwtBearer]; $0.publicKeys = ["pem"] }),
             ("client.redirect_uri_required", { $0.grants = [.authorizationCode] }),
             ("client.redirect_uri_unused", { $0.redirectURIs = ["https://a.example/cb"] }),
             ("client.refresh_without_user_grant", { $0.grants = [.clientCredentials, .refreshToken] }),

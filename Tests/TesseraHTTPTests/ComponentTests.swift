@@ -146,6 +146,10 @@ struct ComponentTests {
         #expect(items.map(\.name) == ["a", "b", "d", "e", "", "f"])
         #expect(items.map(\.value) == ["1", "A c", "", "%zz", "x", "€"])
         #expect(FormDecoding.decodeItems("").isEmpty)
+        // A combining mark right after '&' or '=' belongs to what follows, not to the separator.
+        let marks = FormDecoding.decodeItems("a=\u{301}x&\u{301}b=2")
+        #expect(marks.map(\.name) == ["a", "\u{301}b"])
+        #expect(marks.map(\.value) == ["\u{301}x", "2"])
         #expect(FormDecoding.decode("a+b%2B", plusAsSpace: false) == "a+b+")
     }
 

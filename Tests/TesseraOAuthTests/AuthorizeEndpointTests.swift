@@ -187,3 +187,19 @@ extension HTTPResponse {
         #expect(wrongType.status == 400 && wrongType.text.contains("invalid_request"))
     }
 }
+
+@Suite struct RedirectExactnessTests {
+    @Test func equivalentButDifferentRedirectURIsAreRefused() async throws {
+        let fixture = try OAuthFixture()
+        defer { fixture.remove() }
+        let web = try await fixture.client(
+            ClientRegistration(name: "web", grants: ["authorization_code"], redirectURIs: ["https://app.example.com/Kb"]))
+        var browser = Browser(fixture)
+        let challenge = Base64URL.encode(SHA256.hash(Array(String(repeating: "z", count: 43).utf8)))
+        // U+212A KELVIN SIGN is canonically equivalent to "K" but a different URI.
+        let kelvin = "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2F%E2%84%AAb"
+            + "&code_challenge=\(challenge)&code_challenge_method=S256"
+        let refused = await browser.send("GET", kelvin)
+        #expect(refused.status == 400 && refused.headers["Location"] == nil)
+    }
+}

@@ -98,12 +98,12 @@ import TesseraStore
 }
 
 @Suite struct PrivateKeyJWTTests {
-    func clientWithKey(_ fixture: OAuthFixture, grants: [String]) async throws -> (OAuthClient, SigningKey) {
+    func clientWithKey(_ fixture: OAuthFixture, grants: [String], role: String? = nil) async throws -> (OAuthClient, SigningKey) {
         let key = try SigningKey.generate(.es256)
         let der = try key.publicKey().subjectPublicKeyInfo()
         let pem = "-----BEGIN PUBLIC KEY-----\n" + Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
             + "\n-----END PUBLIC KEY-----\n"
-        let client = try await fixture.client(ClientRegistration(name: "signer", grants: grants, publicKeys: [pem])).client
+        let client = try await fixture.client(ClientRegistration(name: "signer", grants: grants, publicKeys: [pem], role: role)).client
         return (client, key)
     }
 
@@ -137,7 +137,7 @@ import TesseraStore
     @Test func jwtBearerGrantActsForAnAccount() async throws {
         let fixture = try OAuthFixture()
         defer { fixture.remove() }
-        let (client, key) = try await clientWithKey(fixture, grants: ["urn:ietf:params:oauth:grant-type:jwt-bearer"])
+        let (client, key) = try await clientWithKey(fixture, grants: ["urn:ietf:params:oauth:grant-type:jwt-bearer"], role: "people-manager")
         let jane = try await fixture.person("jane", roles: ["content-manager"])
         let auth = try assertion(key, iss: client.id, sub: client.id, aud: OAuthFixture.issuer, jti: "auth-1", now: fixture.clock.now)
         let grant = try assertion(key, iss: client.id, sub: "jane@appleid.example.com", aud: OAuthFixture.issuer, jti: "grant-1", now: fixture.clock.now)
@@ -156,6 +156,12 @@ import TesseraStore
         let auth3 = try assertion(key, iss: client.id, sub: client.id, aud: OAuthFixture.issuer, jti: "auth-3", now: fixture.clock.now)
         let ghost = try assertion(key, iss: client.id, sub: "ghost@appleid.example.com", aud: OAuthFixture.issuer, jti: "grant-2", now: fixture.clock.now)
         #expect(await oauthError { _ = try await fixture.token([form[0], ("assertion", ghost), form[2], ("client_assertion", auth3)]) }?.code == "invalid_grant")
+        // Never for an account its role does not govern.
+        _ = try await fixture.person("boss", roles: ["administrator"])
+        let auth4 = try assertion(key, iss: client.id, sub: client.id, aud: OAuthFixture.issuer, jti: "auth-4", now: fixture.clock.now)
+        let boss = try assertion(key, iss: client.id, sub: "boss@appleid.example.com", aud: OAuthFixture.issuer, jti: "grant-3", now: fixture.clock.now)
+        let refused = await oauthError { _ = try await fixture.token([form[0], ("assertion", boss), form[2], ("client_assertion", auth4)]) }
+        #expect(refused?.code == "invalid_grant" && refused?.message.contains("may not act for") == true)
     }
 }
 
