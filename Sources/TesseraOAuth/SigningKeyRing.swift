@@ -115,19 +115,30 @@ public final class SigningKeyRing: Sendable {
         return try await reload().jwks
     }
 
-    /// Creates and activates a first key when none is current or about to be.
+    /// Makes sure a key is current: activates the oldest `next` key at once when none is, and creates one
+    /// when there is no key at all.
     public func ensureSigningKey() async throws {
         let records = try await store.read { try $0.signingKeys() }
-        guard !records.contains(where: { $0.state == .current || $0.state == .next }) else {
+        guard !records.contains(where: { $0.state == .current }) else {
             _ = try await reload()
             return
         }
-        let fresh = try makeRecord(state: .current, activatesAt: now())
+        let fresh = records.contains { $0.state == .next } ? nil : try makeRecord(state: .current, activatesAt: now())
+        let at = now()
         try await store.change { [audit] transaction in
-            // Another node may have created one meanwhile.
-            guard !(try transaction.signingKeys()).contains(where: { $0.state == .current || $0.state == .next }) else { return }
-            try transaction.insert(fresh)
-            try audit.record(Self.record(fresh, "key.create", .system(job: "keys")), in: transaction, at: fresh.createdAt)
+            // Another node may have done it meanwhile.
+            let keys = try transaction.signingKeys()
+            guard !keys.contains(where: { $0.state == .current }) else { return }
+            let actor = Actor.system(job: "keys")
+            if var waiting = keys.filter({ $0.state == .next }).min(by: { $0.activatesAt < $1.activatesAt }) {
+                waiting.state = .current
+                waiting.activatesAt = at
+                try transaction.update(waiting)
+                try audit.record(Self.record(waiting, "key.activate", actor), in: transaction, at: at)
+            } else if let fresh {
+                try transaction.insert(fresh)
+                try audit.record(Self.record(fresh, "key.create", actor), in: transaction, at: fresh.createdAt)
+            }
         }
         _ = try await reload()
     }
@@ -142,6 +153,8 @@ public final class SigningKeyRing: Sendable {
     /// Adds a `next` key, published now and signing after the pre-publish time.
     public func rotate(by actor: Actor) async throws -> SigningKeyRecord {
         try requireAdministrator(actor)
+        // On a fresh database, a key must sign meanwhile: the new one only does after the pre-publish time.
+        try await ensureSigningKey()
         let at = now()
         let record = try makeRecord(state: .next, activatesAt: at.adding(prepublish))
         try await store.change { [audit] transaction in

@@ -46,6 +46,19 @@ import TesseraStore
         await #expect { try await fixture.keys.rotate(by: staff) } throws: { ($0 as? CoreError)?.kind == .notPermitted }
     }
 
+    @Test func rotatingAFreshDatabaseStillLeavesAKeyThatSigns() async throws {
+        let fixture = try OAuthFixture(prepublish: .seconds(3600))
+        defer { fixture.remove() }
+        let next = try await fixture.keys.rotate(by: OAuthFixture.root)
+        let signer = try await fixture.keys.signer()
+        #expect(signer.kid != next.id)
+        #expect(try await fixture.keys.keys(by: OAuthFixture.root).map(\.state).sorted { $0.rawValue < $1.rawValue } == [.current, .next])
+        // A database left with only a next key (e.g. the current one removed by hand) activates it at once.
+        try await fixture.store.write { try $0.deleteSigningKey(id: signer.kid) }
+        try await fixture.keys.ensureSigningKey()
+        #expect(try await fixture.keys.signer().kid == next.id)
+    }
+
     @Test func privateKeysAreSealedAndNeedTheirKEK() async throws {
         let fixture = try OAuthFixture()
         defer { fixture.remove() }
