@@ -201,10 +201,17 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Deactivates an account; its tokens and browser sessions end with it.
     public func deactivate(_ managedID: String, by actor: Actor) async throws -> Account {
-        try await change(managedID, action: "account.deactivate", by: actor, forbidSelf: true) { account, at in
+        try await change(managedID, action: "account.deactivate", by: actor, forbidSelf: true, also: Self.endSignIns) { account, at in
             try account.deactivated(at: at)
         }
+    }
+
+    /// Revokes an account's tokens and ends its browser sessions, in the caller's transaction.
+    static let endSignIns: @Sendable (any StoreTransaction, Account, Date) throws -> Void = { transaction, account, at in
+        try transaction.revokeTokenFamilies(accountID: account.id, at: at, reason: "account signed out by an administrator")
+        try transaction.deleteBrowserSessions(accountID: account.id)
     }
 
     public func reactivate(_ managedID: String, by actor: Actor) async throws -> Account {
@@ -227,7 +234,8 @@ public struct AccountService: Sendable {
         try requireAuthority(actor, over: current.effectiveRoles, action: "reset the password of")
         try current.requireLocalCredential()
         let hash = try await hasher.hashPassword(password)
-        let account = try await change(managedID, action: "account.reset_password", by: actor) { account, at in
+        // A reset signs the account out everywhere: whoever knew the old password loses what it gave them.
+        let account = try await change(managedID, action: "account.reset_password", by: actor, also: Self.endSignIns) { account, at in
             try account.withTemporaryPassword(hash: hash, at: at, policy: policy)
         }
         return IssuedAccount(account: account, temporaryPassword: password)
@@ -425,6 +433,7 @@ public struct AccountService: Sendable {
     private func change(
         _ managedID: String, action: String, by actor: Actor, expectedVersion: Int? = nil, forbidSelf: Bool = false,
         authorityNeeded: Bool = true, auditWhen: @escaping @Sendable (Account, Account) -> Bool = { _, _ in true },
+        also: (@Sendable (any StoreTransaction, Account, Date) throws -> Void)? = nil,
         _ transform: @escaping @Sendable (Account, Date) throws -> Account
     ) async throws -> Account {
         let id = try parse(managedID)
@@ -440,6 +449,7 @@ public struct AccountService: Sendable {
             }
             let next = try transform(account, at)
             try save(next, replacing: account, in: transaction)
+            try also?(transaction, next, at)
             if auditWhen(account, next) {
                 try audit.record(
                     AuditRecord.account(next, action: action, actor: actor, before: account), in: transaction, at: at)

@@ -25,6 +25,10 @@ public struct AuthorizeEndpoint: Sendable {
     public func register(in router: inout Router) {
         router.add("GET", "/oauth2/authorize", name: "authorize") { [self] request in await show(request) }
         router.add("POST", "/oauth2/authorize", name: "authorize") { [self] request in await submit(request) }
+        router.add("GET", "/oauth2/sign-out", name: "sign_out") { _ in
+            Self.html(200, LoginPage.signOut(done: false))
+        }
+        router.add("POST", "/oauth2/sign-out", name: "sign_out") { [self] request in await signOut(request) }
     }
 
     private func show(_ request: HTTPRequest) async -> HTTPResponse {
@@ -81,6 +85,16 @@ public struct AuthorizeEndpoint: Sendable {
         case .changePassword(let message):
             return page(authorization, form: .changePassword(username: field("username")), message: message, request: request, status: 200)
         }
+    }
+
+    /// Ends the browser session: the record goes, and the cookie is cleared.
+    private func signOut(_ request: HTTPRequest) async -> HTTPResponse {
+        if let session = HTTPCookies.value(Self.sessionCookie, in: request.headers) {
+            await service.endSession(session)
+        }
+        var response = Self.html(200, LoginPage.signOut(done: true))
+        response.headers.add("Set-Cookie", HTTPCookies.setCookie(Self.sessionCookie, "", path: "/oauth2", maxAge: 0))
+        return response
     }
 
     private func page(

@@ -74,6 +74,24 @@ enum LoginPage {
         return Array(html.utf8)
     }
 
+    /// The sign-out page: a button that posts to itself, then the confirmation.
+    static func signOut(done: Bool) -> [UInt8] {
+        let body =
+            done
+            ? "<h1>Signed out</h1><p>This browser no longer remembers your sign-in.</p>"
+            : "<h1>Sign out</h1><p>Forget the sign-in remembered in this browser.</p>"
+                + "<form method=\"post\" action=\"/oauth2/sign-out\"><button type=\"submit\">Sign out</button></form>"
+        let html = """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>Sign out · Tessera</title><style>\(css)</style></head>
+            <body><main>\(body)</main></body></html>
+
+            """
+        return Array(html.utf8)
+    }
+
     static func error(_ message: String) -> [UInt8] {
         let html = """
             <!doctype html>

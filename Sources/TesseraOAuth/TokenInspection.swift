@@ -120,6 +120,12 @@ public struct TokenInspection: Sendable {
         guard !revoked else { return nil }
         // Tokens of a deleted client die with it.
         guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil else { return nil }
+        // A person's tokens die with the account's ability to sign in (deleted, deactivated, locked).
+        if claims.extra["managed_id"] != nil {
+            guard let subject = claims.subject, let account = try? await store.read({ try $0.account(id: subject) }),
+                account.state == .active, !account.isLocked
+            else { return nil }
+        }
         return claims
     }
 

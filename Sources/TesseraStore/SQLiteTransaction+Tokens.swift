@@ -132,6 +132,16 @@ extension SQLiteTransaction {
             [.text(idHash), .text(accountID), .date(createdAt), .date(expiresAt)])
     }
 
+    func revokeTokenFamilies(accountID: String, at: Date, reason: String) throws {
+        try connection.execute(
+            "UPDATE token_families SET revoked_at = ?, revoked_reason = ? WHERE account_id = ? AND revoked_at IS NULL",
+            [.date(at), .text(reason), .text(accountID)])
+    }
+
+    func deleteBrowserSessions(accountID: String) throws {
+        try connection.execute("DELETE FROM browser_sessions WHERE account_id = ?", [.text(accountID)])
+    }
+
     func deleteBrowserSession(idHash: String) throws {
         try connection.execute("DELETE FROM browser_sessions WHERE id_hash = ?", [.text(idHash)])
     }

@@ -102,6 +102,10 @@ public protocol StoreTransaction: StoreReader {
     func recordClientAssertion(clientID: String, jti: String, expiresAt: Date) throws -> Bool
     func insertBrowserSession(idHash: String, accountID: String, createdAt: Date, expiresAt: Date) throws
     func deleteBrowserSession(idHash: String) throws
+    /// Revokes every unrevoked token family of an account (deactivation, password reset).
+    func revokeTokenFamilies(accountID: String, at: Date, reason: String) throws
+    /// Ends every browser session of an account.
+    func deleteBrowserSessions(accountID: String) throws
     /// Deletes what has expired (codes, refresh tokens, families, revocations, assertion ids) as of `now`.
     func purgeExpiredTokens(before now: Date) throws -> Int
 }

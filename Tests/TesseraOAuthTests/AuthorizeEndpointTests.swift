@@ -125,6 +125,13 @@ extension HTTPResponse {
         // …unless the login hint names someone else.
         let other = await browser.send("GET", query(web.client.id).replacingOccurrences(of: "jane%40", with: "joe%40"))
         #expect(other.status == 200)
+        // Signing out forgets it, in the browser and on the server.
+        let session = try #require(browser.cookies["tessera_session"])
+        #expect(await browser.send("GET", "/oauth2/sign-out").text.contains("<button type=\"submit\">Sign out</button>"))
+        let signedOut = await browser.send("POST", "/oauth2/sign-out", form: [])
+        #expect(signedOut.status == 200 && signedOut.headers.values("Set-Cookie").contains { $0.hasPrefix("tessera_session=;") && $0.contains("Max-Age=0") })
+        browser.cookies["tessera_session"] = session
+        #expect(await browser.send("GET", query(web.client.id)).status == 200)
     }
 
     @Test func formsWithoutTheCSRFTokenOrFromAnotherOriginAreRefused() async throws {

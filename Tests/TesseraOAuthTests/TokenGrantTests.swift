@@ -300,3 +300,40 @@ import TesseraStore
 func basicHeader(_ credentials: (String, String)) -> String {
     "Basic " + Data("\(credentials.0):\(credentials.1)".utf8).base64EncodedString()
 }
+
+@Suite struct AccountChangesEndTokensTests {
+    @Test func deactivationResetAndDeletionEndAPersonsTokens() async throws {
+        let fixture = try OAuthFixture()
+        defer { fixture.remove() }
+        let app = try await fixture.client(ClientRegistration(name: "app", grants: ["password", "refresh_token"]))
+        let rs = try await fixture.client(ClientRegistration(name: "rs", grants: ["client_credentials"]))
+        let basic = (app.client.id, app.secret!)
+        func signIn(_ local: String, _ password: String = "correct horse battery staple") async throws -> TokenService.Issued {
+            try await fixture.token([("grant_type", "password"), ("username", "\(local)@appleid.example.com"), ("password", password)], basic: basic)
+        }
+        func active(_ token: String) async throws -> Bool {
+            try await fixture.inspection.introspect([(name: "token", value: token)], authorization: basicHeader((rs.client.id, rs.secret!))).active
+        }
+        _ = try await fixture.person("jane")
+        let jane = try await signIn("jane")
+        #expect(try await active(jane.accessToken))
+        _ = try await fixture.accounts.deactivate("jane@appleid.example.com", by: OAuthFixture.root)
+        #expect(!(try await active(jane.accessToken)))
+        _ = try await fixture.accounts.reactivate("jane@appleid.example.com", by: OAuthFixture.root)
+        // Reactivation does not bring revoked tokens back.
+        #expect(!(try await active(jane.accessToken)))
+        let refresh = await oauthError { _ = try await fixture.token([("grant_type", "refresh_token"), ("refresh_token", jane.refreshToken!)], basic: basic) }
+        #expect(refresh?.code == "invalid_grant")
+
+        _ = try await fixture.person("joe")
+        let joe = try await signIn("joe")
+        _ = try await fixture.accounts.resetPassword("joe@appleid.example.com", by: OAuthFixture.root)
+        #expect(!(try await active(joe.accessToken)))
+
+        _ = try await fixture.person("ann")
+        let ann = try await signIn("ann")
+        _ = try await fixture.accounts.deactivate("ann@appleid.example.com", by: OAuthFixture.root)
+        try await fixture.accounts.delete("ann@appleid.example.com", by: OAuthFixture.root)
+        #expect(!(try await active(ann.accessToken)))
+    }
+}
