@@ -166,7 +166,7 @@ def test_private_key_jwt_for_another_audience_is_refused(server, key_client, key
 
 
 def test_client_without_the_grant_is_unauthorized_client(server, keypair):
-    client = server.create_client(grants=["jwt-bearer"], public_key=keypair)
+    client = server.create_client(grants=["jwt-bearer"], public_key=keypair, role="staff")
     session = OAuth2Session(client["client_id"], client["client_secret"])
     with pytest.raises(OAuthError) as raised:
         session.fetch_token(server.token_endpoint, grant_type="client_credentials", timeout=HTTP_TIMEOUT)
