@@ -43,7 +43,9 @@ let package = Package(
         ),
         .target(
             name: "TesseraOAuth",
-            dependencies: ["TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: [
+                "TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -54,14 +56,16 @@ let package = Package(
         .target(
             name: "TesseraServer",
             dependencies: [
-                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraOAuth", "TesseraHTTP", "TesseraPlatform",
+                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraOAuth", "TesseraHTTP",
+                "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "TesseraCLI",
             dependencies: [
-                "TesseraServer", "TesseraAccounts", "TesseraOAuth", "TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform",
+                "TesseraServer", "TesseraAccounts", "TesseraOAuth", "TesseraCore", "TesseraStore", "TesseraHTTP",
+                "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),

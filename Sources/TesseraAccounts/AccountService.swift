@@ -203,14 +203,17 @@ public struct AccountService: Sendable {
 
     /// Deactivates an account; its tokens and browser sessions end with it.
     public func deactivate(_ managedID: String, by actor: Actor) async throws -> Account {
-        try await change(managedID, action: "account.deactivate", by: actor, forbidSelf: true, also: Self.endSignIns) { account, at in
+        try await change(managedID, action: "account.deactivate", by: actor, forbidSelf: true, also: Self.endSignIns) {
+            account, at in
             try account.deactivated(at: at)
         }
     }
 
     /// Revokes an account's tokens and ends its browser sessions, in the caller's transaction.
-    static let endSignIns: @Sendable (any StoreTransaction, Account, Date) throws -> Void = { transaction, account, at in
-        try transaction.revokeTokenFamilies(accountID: account.id, at: at, reason: "account signed out by an administrator")
+    static let endSignIns: @Sendable (any StoreTransaction, Account, Date) throws -> Void = {
+        transaction, account, at in
+        try transaction.revokeTokenFamilies(
+            accountID: account.id, at: at, reason: "account signed out by an administrator")
         try transaction.deleteBrowserSessions(accountID: account.id)
     }
 
@@ -235,7 +238,8 @@ public struct AccountService: Sendable {
         try current.requireLocalCredential()
         let hash = try await hasher.hashPassword(password)
         // A reset signs the account out everywhere: whoever knew the old password loses what it gave them.
-        let account = try await change(managedID, action: "account.reset_password", by: actor, also: Self.endSignIns) { account, at in
+        let account = try await change(managedID, action: "account.reset_password", by: actor, also: Self.endSignIns) {
+            account, at in
             try account.withTemporaryPassword(hash: hash, at: at, policy: policy)
         }
         return IssuedAccount(account: account, temporaryPassword: password)
@@ -501,4 +505,3 @@ extension AuditRecord {
             before: before?.auditSnapshot, after: after ? account.auditSnapshot : nil)
     }
 }
-

@@ -26,7 +26,8 @@ enum AuditCommands {
                 try await runtime.audit.latest(limit, by: actor)
             }
         invocation.printList(
-            entries, empty: "No audit entries.", json: { Representation.write($0, to: &$1) }, header: ["#", "AT", "ACTOR", "ACTION", "TARGET"]
+            entries, empty: "No audit entries.", json: { Representation.write($0, to: &$1) },
+            header: ["#", "AT", "ACTOR", "ACTION", "TARGET"]
         ) {
             [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName]
         }

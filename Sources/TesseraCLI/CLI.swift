@@ -3,7 +3,6 @@ import TesseraAccounts
 import TesseraCore
 import TesseraHTTP
 import TesseraPlatform
-import TesseraPlatform
 import TesseraServer
 import TesseraStore
 
@@ -88,7 +87,8 @@ struct Invocation: Sendable {
 
     /// Prints a list: a JSON array with `--json`, else a table (or `empty` when there is nothing).
     func printList<Item>(
-        _ items: [Item], empty: String, json: (Item, inout JSONWriter) -> Void, header: [String], row: (Item) -> [String]
+        _ items: [Item], empty: String, json: (Item, inout JSONWriter) -> Void, header: [String],
+        row: (Item) -> [String]
     ) {
         if self.json {
             console.out(
@@ -121,7 +121,9 @@ struct Invocation: Sendable {
 }
 
 public enum TesseraCLI {
-    static let commands: [Command] = AccountCommands.all + AuditCommands.all + ClientCommands.all + KeyCommands.all + ConfigCommands.all + ServeCommand.all
+    static let commands: [Command] =
+        AccountCommands.all + AuditCommands.all + ClientCommands.all + KeyCommands.all + ConfigCommands.all
+        + ServeCommand.all
 
     /// Runs `tessera` with `arguments` (without the program name) and returns the exit status.
     public static func main(_ arguments: [String]) async -> Int32 {

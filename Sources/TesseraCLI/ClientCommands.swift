@@ -7,22 +7,31 @@ import TesseraServer
 enum ClientCommands {
     static let all: [Command] = [create, list, show, update, rotateSecret, delete]
 
-    static let referenceArgument = PositionalSpec(name: "CLIENT", help: "the client's client_id or name", optional: false)
+    static let referenceArgument = PositionalSpec(
+        name: "CLIENT", help: "the client's client_id or name", optional: false)
     static let settingOptions: [OptionSpec] = [
-        .repeated("grant", "GRANT", "client_credentials, authorization_code, refresh_token, password or jwt-bearer (repeatable)"),
+        .repeated(
+            "grant", "GRANT",
+            "client_credentials, authorization_code, refresh_token, password or jwt-bearer (repeatable)"),
         .repeated("redirect-uri", "URI", "exact redirect URI for authorization_code (repeatable)"),
         .repeated("scope", "SCOPE", "a scope the client may request (repeatable, or space-separated)"),
         .repeated("public-key", "PEM_FILE", "PEM public key for private_key_jwt and the JWT bearer grant (repeatable)"),
         .value("pkce", "POLICY", "required (default) or apple-enrolment (the enrolling device sends no PKCE)"),
         .value("role", "ROLE", "the role the client acts with in client_credentials"),
-        .value("access-token-lifetime", "SECONDS", "access token lifetime (default oauth.access_token_lifetime_seconds)"),
-        .value("refresh-token-lifetime", "SECONDS", "refresh token lifetime (default oauth.refresh_token_lifetime_seconds)"),
+        .value(
+            "access-token-lifetime", "SECONDS", "access token lifetime (default oauth.access_token_lifetime_seconds)"),
+        .value(
+            "refresh-token-lifetime", "SECONDS", "refresh token lifetime (default oauth.refresh_token_lifetime_seconds)"
+        ),
     ]
 
     static let create = Command(
         spec: CommandSpec(
             path: ["clients", "create"], summary: "Register an OAuth client; prints client_id and client_secret once",
-            options: [.value("name", "NAME", "a unique name (letters, digits, '.', '_', '-')"), .flag("public", "a public client (no secret)")]
+            options: [
+                .value("name", "NAME", "a unique name (letters, digits, '.', '_', '-')"),
+                .flag("public", "a public client (no secret)"),
+            ]
                 + settingOptions + [AccountCommands.jsonOption, AccountCommands.asOption],
             discussion: """
                 Example: tessera clients create --name mdm --grant client_credentials --scope mdm
@@ -35,9 +44,12 @@ enum ClientCommands {
         let runtime = try invocation.runtime()
         let issued = try await runtime.clients.create(
             ClientRegistration(
-                name: name, isPublic: arguments.has("public"), grants: arguments.all("grant"), redirectURIs: arguments.all("redirect-uri"),
-                scopes: arguments.all("scope"), publicKeys: try readKeys(arguments.all("public-key")), pkce: arguments.value("pkce"),
-                role: arguments.value("role"), accessTokenLifetimeSeconds: try invocation.integer("access-token-lifetime"),
+                name: name, isPublic: arguments.has("public"), grants: arguments.all("grant"),
+                redirectURIs: arguments.all("redirect-uri"),
+                scopes: arguments.all("scope"), publicKeys: try readKeys(arguments.all("public-key")),
+                pkce: arguments.value("pkce"),
+                role: arguments.value("role"),
+                accessTokenLifetimeSeconds: try invocation.integer("access-token-lifetime"),
                 refreshTokenLifetimeSeconds: try invocation.integer("refresh-token-lifetime")),
             by: try await invocation.actor(runtime))
         printIssued(issued, verb: "Created", invocation)
@@ -45,14 +57,20 @@ enum ClientCommands {
     }
 
     static let list = Command(
-        spec: CommandSpec(path: ["clients", "list"], summary: "List OAuth clients", options: [AccountCommands.jsonOption, AccountCommands.asOption])
+        spec: CommandSpec(
+            path: ["clients", "list"], summary: "List OAuth clients",
+            options: [AccountCommands.jsonOption, AccountCommands.asOption])
     ) { invocation in
         let runtime = try invocation.runtime()
         let clients = try await runtime.clients.clients(by: try await invocation.actor(runtime))
         invocation.printList(
-            clients, empty: "No clients.", json: { Representation.write($0, to: &$1) }, header: ["NAME", "CLIENT ID", "TYPE", "GRANTS", "SCOPES"]
+            clients, empty: "No clients.", json: { Representation.write($0, to: &$1) },
+            header: ["NAME", "CLIENT ID", "TYPE", "GRANTS", "SCOPES"]
         ) {
-            [$0.name, $0.id, $0.type.rawValue, $0.grants.sorted().map(\.rawValue).joined(separator: ","), $0.scopes.sorted().joined(separator: " ")]
+            [
+                $0.name, $0.id, $0.type.rawValue, $0.grants.sorted().map(\.rawValue).joined(separator: ","),
+                $0.scopes.sorted().joined(separator: " "),
+            ]
         }
         return ExitStatus.ok
     }
@@ -63,7 +81,8 @@ enum ClientCommands {
             options: [AccountCommands.jsonOption, AccountCommands.asOption])
     ) { invocation in
         let runtime = try invocation.runtime()
-        let client = try await runtime.clients.client(invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
+        let client = try await runtime.clients.client(
+            invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         printClient(client, invocation)
         return ExitStatus.ok
     }
@@ -71,19 +90,30 @@ enum ClientCommands {
     static let update = Command(
         spec: CommandSpec(
             path: ["clients", "update"], summary: "Change an OAuth client's settings", positionals: [referenceArgument],
-            options: [.value("name", "NAME", "rename the client")] + settingOptions + [AccountCommands.jsonOption, AccountCommands.asOption],
-            discussion: "A repeatable option replaces the whole list (--grant, --redirect-uri, --scope, --public-key); --role '' removes the role.")
+            options: [.value("name", "NAME", "rename the client")] + settingOptions + [
+                AccountCommands.jsonOption, AccountCommands.asOption,
+            ],
+            discussion:
+                "A repeatable option replaces the whole list (--grant, --redirect-uri, --scope, --public-key); --role '' removes the role."
+        )
     ) { invocation in
         let arguments = invocation.arguments
         var changes = ClientService.Changes(
-            name: arguments.value("name"), grants: arguments.values["grant"], redirectURIs: arguments.values["redirect-uri"],
-            scopes: arguments.values["scope"], publicKeys: try arguments.values["public-key"].map(readKeys), pkce: arguments.value("pkce"),
+            name: arguments.value("name"), grants: arguments.values["grant"],
+            redirectURIs: arguments.values["redirect-uri"],
+            scopes: arguments.values["scope"], publicKeys: try arguments.values["public-key"].map(readKeys),
+            pkce: arguments.value("pkce"),
             accessTokenLifetimeSeconds: try invocation.integer("access-token-lifetime"),
             refreshTokenLifetimeSeconds: try invocation.integer("refresh-token-lifetime"))
         if let role = arguments.value("role") { changes.role = .some(role) }
         let runtime = try invocation.runtime()
-        let client = try await runtime.clients.update(arguments.positionals[0], changes, by: try await invocation.actor(runtime))
-        if invocation.json { printClient(client, invocation) } else { invocation.console.out("Updated \(client.name) (version \(client.version))") }
+        let client = try await runtime.clients.update(
+            arguments.positionals[0], changes, by: try await invocation.actor(runtime))
+        if invocation.json {
+            printClient(client, invocation)
+        } else {
+            invocation.console.out("Updated \(client.name) (version \(client.version))")
+        }
         return ExitStatus.ok
     }
 
@@ -93,7 +123,8 @@ enum ClientCommands {
             positionals: [referenceArgument], options: [AccountCommands.jsonOption, AccountCommands.asOption])
     ) { invocation in
         let runtime = try invocation.runtime()
-        let issued = try await runtime.clients.rotateSecret(invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
+        let issued = try await runtime.clients.rotateSecret(
+            invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         printIssued(issued, verb: "New secret for", invocation)
         return ExitStatus.ok
     }
@@ -104,9 +135,13 @@ enum ClientCommands {
             positionals: [referenceArgument], options: [AccountCommands.jsonOption, AccountCommands.asOption])
     ) { invocation in
         let runtime = try invocation.runtime()
-        let client = try await runtime.clients.delete(invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
+        let client = try await runtime.clients.delete(
+            invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         if invocation.json {
-            invocation.console.out(Output.json { $0.beginObject(); $0.key("deleted"); $0.string(client.id); $0.endObject() })
+            invocation.console.out(
+                Output.json {
+                    $0.beginObject(); $0.key("deleted"); $0.string(client.id); $0.endObject()
+                })
         } else {
             invocation.console.out("Deleted \(client.name) (\(client.id))")
         }
@@ -116,7 +151,8 @@ enum ClientCommands {
     /// PEM files named on the command line (keys are read from files, like every secret-adjacent input).
     static func readKeys(_ paths: [String]) throws -> [String] {
         try paths.map { path in
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
                 throw CLIFailure(status: ExitStatus.notFound, message: "cannot read public key file \(path)")
             }
             return text
@@ -134,13 +170,18 @@ enum ClientCommands {
             ("grants", client.grants.sorted().map(\.rawValue).joined(separator: ", ")),
             ("redirect_uris", client.redirectURIs.isEmpty ? "-" : client.redirectURIs.joined(separator: " ")),
             ("scopes", client.scopes.isEmpty ? "-" : client.scopes.sorted().joined(separator: " ")),
-            ("public_keys", String(client.publicKeys.count)), ("pkce", client.pkce.rawValue), ("role", client.role?.rawValue ?? "-"),
+            ("public_keys", String(client.publicKeys.count)), ("pkce", client.pkce.rawValue),
+            ("role", client.role?.rawValue ?? "-"),
             ("access_token_lifetime", "\(client.accessTokenLifetime.components.seconds)s"),
-            ("refresh_token_lifetime", "\(client.refreshTokenLifetime.components.seconds)s"), ("version", String(client.version)),
-            ("created_at", Representation.timestamp(client.createdAt)), ("updated_at", Representation.timestamp(client.updatedAt)),
+            ("refresh_token_lifetime", "\(client.refreshTokenLifetime.components.seconds)s"),
+            ("version", String(client.version)),
+            ("created_at", Representation.timestamp(client.createdAt)),
+            ("updated_at", Representation.timestamp(client.updatedAt)),
         ]
         let width = rows.map(\.0.count).max() ?? 0
-        invocation.console.out(rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n"))
+        invocation.console.out(
+            rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
+                separator: "\n"))
     }
 
     static func printIssued(_ issued: ClientService.IssuedClient, verb: String, _ invocation: Invocation) {

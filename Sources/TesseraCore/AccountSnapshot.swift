@@ -62,7 +62,8 @@ extension OAuthClient {
         let snapshot = ClientSnapshot(
             id: id, name: name, type: type.rawValue, has_secret: secretHash != nil, public_keys: publicKeys.count,
             grants: grants.sorted().map(\.rawValue), redirect_uris: redirectURIs, scopes: scopes.sorted(),
-            access_token_lifetime: accessTokenLifetime.components.seconds, refresh_token_lifetime: refreshTokenLifetime.components.seconds,
+            access_token_lifetime: accessTokenLifetime.components.seconds,
+            refresh_token_lifetime: refreshTokenLifetime.components.seconds,
             pkce: pkce.rawValue, role: role?.rawValue, version: version)
         return canonicalJSON(snapshot)
     }

@@ -38,7 +38,8 @@ public enum ClientRules {
     public static func name(_ text: String) throws -> String {
         guard (1...64).contains(text.utf8.count),
             text.utf8.allSatisfy({ byte in
-                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x2E
+                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                    || byte == 0x2E
                     || byte == 0x5F || byte == 0x2D
             })
         else {
@@ -57,7 +58,8 @@ public enum ClientRules {
         guard !client.grants.isEmpty else { throw invalid("no_grant", "needs at least one grant") }
         if client.type == .public {
             for grant in [GrantType.clientCredentials, .jwtBearer, .password] where client.grants.contains(grant) {
-                throw invalid("public_grant", "a public client cannot use the \(grant.rawValue) grant: it cannot authenticate")
+                throw invalid(
+                    "public_grant", "a public client cannot use the \(grant.rawValue) grant: it cannot authenticate")
             }
             guard client.secretHash == nil, client.publicKeys.isEmpty else {
                 throw invalid("public_credentials", "a public client holds no secret or key")
@@ -74,28 +76,39 @@ public enum ClientRules {
         if !client.grants.contains(.authorizationCode) && !client.redirectURIs.isEmpty {
             throw invalid("redirect_uri_unused", "redirect URIs are only for the authorization_code grant")
         }
-        if client.grants.contains(.refreshToken) && !client.grants.contains(.authorizationCode) && !client.grants.contains(.password) {
+        if client.grants.contains(.refreshToken) && !client.grants.contains(.authorizationCode)
+            && !client.grants.contains(.password)
+        {
             throw invalid("refresh_without_user_grant", "refresh_token needs the authorization_code or password grant")
         }
         if client.pkce == .appleEnrolment && (client.type != .public || !client.grants.contains(.authorizationCode)) {
             throw invalid(
-                "pkce_apple", "the apple-enrolment PKCE policy is only for a public authorization_code client (the enrolling device)")
+                "pkce_apple",
+                "the apple-enrolment PKCE policy is only for a public authorization_code client (the enrolling device)")
         }
         if client.role != nil && !client.grants.contains(.clientCredentials) && !client.grants.contains(.jwtBearer) {
             throw invalid(
-                "role_unused", "a role is what a client acts with (client_credentials) or for (jwt-bearer); add one of those grants")
+                "role_unused",
+                "a role is what a client acts with (client_credentials) or for (jwt-bearer); add one of those grants")
         }
         if client.grants.contains(.jwtBearer) && client.role == nil {
             throw invalid(
-                "jwt_bearer_role", "the JWT bearer grant needs --role: the client may act only for accounts that role governs")
+                "jwt_bearer_role",
+                "the JWT bearer grant needs --role: the client may act only for accounts that role governs")
         }
         let access = Int(client.accessTokenLifetime.components.seconds)
         guard accessTokenLifetimes.contains(access) else {
-            throw invalid("access_lifetime", "access token lifetime must be \(accessTokenLifetimes.lowerBound) to \(accessTokenLifetimes.upperBound) seconds")
+            throw invalid(
+                "access_lifetime",
+                "access token lifetime must be \(accessTokenLifetimes.lowerBound) to \(accessTokenLifetimes.upperBound) seconds"
+            )
         }
         let refresh = Int(client.refreshTokenLifetime.components.seconds)
         guard refreshTokenLifetimes.contains(refresh) else {
-            throw invalid("refresh_lifetime", "refresh token lifetime must be \(refreshTokenLifetimes.lowerBound) to \(refreshTokenLifetimes.upperBound) seconds")
+            throw invalid(
+                "refresh_lifetime",
+                "refresh token lifetime must be \(refreshTokenLifetimes.lowerBound) to \(refreshTokenLifetimes.upperBound) seconds"
+            )
         }
     }
 }

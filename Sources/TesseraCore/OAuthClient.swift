@@ -25,7 +25,8 @@ public enum GrantType: String, Sendable, CaseIterable, Codable, Comparable {
         guard let grant = GrantType(rawValue: text) else {
             throw CoreError(
                 .invalidInput, "client.grant_unknown",
-                "unknown grant '\(ManagedAccountID.printable(text))' (grants: \(GrantType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "unknown grant '\(ManagedAccountID.printable(text))' (grants: \(GrantType.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         self = grant
     }
@@ -54,7 +55,9 @@ public enum PKCEPolicy: String, Sendable, CaseIterable, Codable {
 
     public init(parsing text: String) throws {
         guard let policy = PKCEPolicy(rawValue: text) else {
-            throw CoreError(.invalidInput, "client.pkce_unknown", "unknown PKCE policy '\(ManagedAccountID.printable(text))' (required, apple-enrolment)")
+            throw CoreError(
+                .invalidInput, "client.pkce_unknown",
+                "unknown PKCE policy '\(ManagedAccountID.printable(text))' (required, apple-enrolment)")
         }
         self = policy
     }
@@ -85,8 +88,10 @@ public struct OAuthClient: Sendable, Equatable, Identifiable {
     public var updatedAt: Date
 
     public init(
-        id: String, name: String, type: ClientType, secretHash: String?, publicKeys: [String] = [], grants: Set<GrantType>,
-        redirectURIs: [String] = [], scopes: Set<String> = [], accessTokenLifetime: Duration, refreshTokenLifetime: Duration,
+        id: String, name: String, type: ClientType, secretHash: String?, publicKeys: [String] = [],
+        grants: Set<GrantType>,
+        redirectURIs: [String] = [], scopes: Set<String> = [], accessTokenLifetime: Duration,
+        refreshTokenLifetime: Duration,
         pkce: PKCEPolicy = .required, role: Role? = nil, version: Int = 1, createdAt: Date, updatedAt: Date
     ) {
         self.id = id

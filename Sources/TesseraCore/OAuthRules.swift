@@ -15,7 +15,8 @@ public enum OAuthRules {
         else {
             throw CoreError(
                 .invalidInput, "oauth.scope_invalid",
-                "scope '\(ManagedAccountID.printable(token))' has characters RFC 6749 does not allow (no spaces, quotes or backslashes)")
+                "scope '\(ManagedAccountID.printable(token))' has characters RFC 6749 does not allow (no spaces, quotes or backslashes)"
+            )
         }
         return token
     }
@@ -25,9 +26,13 @@ public enum OAuthRules {
     /// `apple-remotemanagement-user-login:/oauth2/redirection`, are allowed.
     public static func redirectURI(_ text: String) throws -> String {
         func invalid(_ why: String) -> CoreError {
-            CoreError(.invalidInput, "client.redirect_uri_invalid", "redirect URI '\(ManagedAccountID.printable(text))' \(why)")
+            CoreError(
+                .invalidInput, "client.redirect_uri_invalid",
+                "redirect URI '\(ManagedAccountID.printable(text))' \(why)")
         }
-        guard text.utf8.count <= 2048, !text.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "<" || $0 == ">" }) else {
+        guard text.utf8.count <= 2048,
+            !text.contains(where: { $0.isWhitespace || $0 == "\"" || $0 == "<" || $0 == ">" })
+        else {
             throw invalid("has spaces or characters not allowed in a URI")
         }
         guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
@@ -35,7 +40,9 @@ public enum OAuthRules {
         }
         let scheme = text[..<colon].lowercased()
         guard let first = scheme.unicodeScalars.first, ("a"..."z").contains(first),
-            scheme.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0) })
+            scheme.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)
+            })
         else {
             throw invalid("has an invalid scheme")
         }
@@ -46,9 +53,11 @@ public enum OAuthRules {
             guard rest.hasPrefix("//"), rest.count > 2 else { throw invalid("must name a host") }
         case "http":
             let host = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" }
-            let hostname = host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
+            let hostname =
+                host.hasPrefix("[") ? String(host.prefix { $0 != "]" }) + "]" : String(host.prefix { $0 != ":" })
             guard rest.hasPrefix("//"), ["127.0.0.1", "[::1]", "localhost"].contains(hostname) else {
-                throw invalid("uses plain http: only loopback (127.0.0.1, [::1], localhost) may, anything else needs https")
+                throw invalid(
+                    "uses plain http: only loopback (127.0.0.1, [::1], localhost) may, anything else needs https")
             }
         case "javascript", "data", "file", "vbscript":
             throw invalid("uses a scheme that is never a redirect target")

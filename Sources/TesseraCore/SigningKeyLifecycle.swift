@@ -27,7 +27,8 @@ public struct SigningKeyRecord: Sendable, Equatable, Identifiable {
     public var removeAfter: Date?
 
     public init(
-        id: String, algorithm: String, state: SigningKeyState, sealedPrivateKey: [UInt8], publicJWK: String, createdAt: Date,
+        id: String, algorithm: String, state: SigningKeyState, sealedPrivateKey: [UInt8], publicJWK: String,
+        createdAt: Date,
         activatesAt: Date, retiredAt: Date? = nil, removeAfter: Date? = nil
     ) {
         self.id = id
@@ -61,7 +62,8 @@ public enum KeyRotation {
             var current = promoted
             current.state = .current
             plan.updates.append(current)
-            for key in keys where key.state == .current || (key.state == .next && key.activatesAt < promoted.activatesAt) {
+            for key in keys
+            where key.state == .current || (key.state == .next && key.activatesAt < promoted.activatesAt) {
                 plan.updates.append(retire(key, at: now, longestTokenLifetime: longestTokenLifetime))
             }
         }
@@ -81,7 +83,8 @@ public enum KeyRotation {
         keys.sorted { $0.createdAt > $1.createdAt }
     }
 
-    public static func retire(_ key: SigningKeyRecord, at now: Date, longestTokenLifetime: Duration) -> SigningKeyRecord {
+    public static func retire(_ key: SigningKeyRecord, at now: Date, longestTokenLifetime: Duration) -> SigningKeyRecord
+    {
         var retired = key
         retired.state = .retired
         retired.retiredAt = now

@@ -47,7 +47,8 @@ public struct AuthorizationCode: Sendable, Equatable {
     public var usedAt: Date?
 
     public init(
-        codeHash: String, familyID: String, clientID: String, accountID: String, redirectURI: String, scope: Set<String>,
+        codeHash: String, familyID: String, clientID: String, accountID: String, redirectURI: String,
+        scope: Set<String>,
         codeChallenge: String?, createdAt: Date, expiresAt: Date, usedAt: Date? = nil
     ) {
         self.codeHash = codeHash
@@ -75,7 +76,9 @@ public struct RefreshToken: Sendable, Equatable {
     public var expiresAt: Date
     public var usedAt: Date?
 
-    public init(tokenHash: String, familyID: String, scope: Set<String>, createdAt: Date, expiresAt: Date, usedAt: Date? = nil) {
+    public init(
+        tokenHash: String, familyID: String, scope: Set<String>, createdAt: Date, expiresAt: Date, usedAt: Date? = nil
+    ) {
         self.tokenHash = tokenHash
         self.familyID = familyID
         self.scope = scope

@@ -87,12 +87,16 @@ final class EVPKey: @unchecked Sendable {
     /// ECDSA output is DER here; `SigningKey` converts it to the JOSE form.
     /// - Parameter template: an initialised signing context to copy, which skips OpenSSL 3's per-call
     ///   lookup of the digest and signature implementations (the bulk of a small signature's cost).
-    func digestSign(_ message: [UInt8], algorithm: SigningAlgorithm, template: SignTemplate? = nil) throws(CryptoError) -> [UInt8] {
+    func digestSign(_ message: [UInt8], algorithm: SigningAlgorithm, template: SignTemplate? = nil) throws(CryptoError)
+        -> [UInt8]
+    {
         ERR_clear_error()
         guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(context) }
         if let template {
-            guard EVP_MD_CTX_copy_ex(context, template.context) == 1 else { throw CryptoError.openSSL("EVP_MD_CTX_copy_ex") }
+            guard EVP_MD_CTX_copy_ex(context, template.context) == 1 else {
+                throw CryptoError.openSSL("EVP_MD_CTX_copy_ex")
+            }
         } else {
             let digest = algorithm == .edDSA ? nil : EVP_sha256()
             guard EVP_DigestSignInit(context, nil, digest, nil, pointer) == 1 else {

@@ -52,7 +52,9 @@ public enum JWS {
 
     /// The encoded protected header `sign` would build, for callers that sign many tokens with one key
     /// and header (pass it to `sign(encodedHeader:payload:key:)`).
-    public static func encodedHeader(_ header: [String: JSONValue], key: SigningKey, kid: String) throws(CryptoError) -> String {
+    public static func encodedHeader(_ header: [String: JSONValue], key: SigningKey, kid: String) throws(CryptoError)
+        -> String
+    {
         // Reuses `sign`'s checks on a dummy payload, then keeps only the header segment.
         let token = try sign(header: header, payload: [], key: key, kid: kid)
         return String(token.prefix { $0 != "." })
@@ -103,7 +105,8 @@ public enum JWS {
 
     /// The `kid` of a token's header, read without verifying anything (to pick the key to verify with).
     public static func unverifiedKeyID(of token: String) throws(CryptoError) -> String? {
-        guard token.utf8.count <= maximumTokenLength, let first = token.split(separator: ".", omittingEmptySubsequences: false).first
+        guard token.utf8.count <= maximumTokenLength,
+            let first = token.split(separator: ".", omittingEmptySubsequences: false).first
         else {
             throw CryptoError(code: .malformedToken, message: "malformed JWS")
         }
@@ -161,7 +164,8 @@ public enum JWS {
         let keys = available.filter { $0.algorithm == algorithm }
         guard !keys.isEmpty else {
             throw CryptoError(
-                code: .algorithmNotAllowed, message: "header says \(algorithm) but the key is for \(available[0].algorithm)")
+                code: .algorithmNotAllowed,
+                message: "header says \(algorithm) but the key is for \(available[0].algorithm)")
         }
         if let requiredType {
             guard case .string(let type)? = header["typ"], Self.typesMatch(type, requiredType) else {

@@ -8,7 +8,9 @@ public enum HTTPCookies {
                 guard let equals = trimmed.firstIndex(of: "=") else { continue }
                 if trimmed[..<equals] == name {
                     var value = trimmed[trimmed.index(after: equals)...]
-                    if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+                    if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                        value = value.dropFirst().dropLast()
+                    }
                     return String(value)
                 }
             }
@@ -21,7 +23,8 @@ public enum HTTPCookies {
     /// A `Set-Cookie` value; `maxAge` 0 deletes the cookie. Names and values must be cookie-safe tokens
     /// (callers use base64url values).
     public static func setCookie(
-        _ name: String, _ value: String, path: String, maxAge: Int?, secure: Bool = true, httpOnly: Bool = true, sameSite: SameSite = .lax
+        _ name: String, _ value: String, path: String, maxAge: Int?, secure: Bool = true, httpOnly: Bool = true,
+        sameSite: SameSite = .lax
     ) -> String {
         var parts = ["\(name)=\(value)", "Path=\(path)"]
         if let maxAge { parts.append("Max-Age=\(maxAge)") }

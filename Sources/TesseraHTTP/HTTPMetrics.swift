@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -74,7 +75,9 @@ public final class HTTPMetrics: Sendable {
 
     /// The number of requests counted for `route` and `status`.
     public func requestCount(route: String, status: Int) -> UInt64 {
-        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.requests[RequestKey(route: route, status: status)] ?? 0 } }
+        shards.reduce(0) { total, shard in
+            total + shard.state.withLock { $0.requests[RequestKey(route: route, status: status)] ?? 0 }
+        }
     }
 
     private func merged() -> State {

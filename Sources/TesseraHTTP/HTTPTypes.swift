@@ -117,7 +117,8 @@ public struct HTTPRequest: Sendable {
         let start = declared.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? declared.endIndex
         let expected = Array(type.utf8)
         guard declared.count - start == expected.count else { return false }
-        for index in expected.indices where lowercasedASCII(declared[start + index]) != lowercasedASCII(expected[index]) {
+        for index in expected.indices where lowercasedASCII(declared[start + index]) != lowercasedASCII(expected[index])
+        {
             return false
         }
         return true
@@ -125,7 +126,8 @@ public struct HTTPRequest: Sendable {
 
     /// The body decoded as an `application/x-www-form-urlencoded` form, if it is one (and is UTF-8).
     public var formItems: [(name: String, value: String)]? {
-        guard hasMediaType("application/x-www-form-urlencoded"), let text = String(validating: body, as: UTF8.self) else { return nil }
+        guard hasMediaType("application/x-www-form-urlencoded"), let text = String(validating: body, as: UTF8.self)
+        else { return nil }
         return FormDecoding.decodeItems(text)
     }
 
@@ -287,7 +289,11 @@ public enum FormDecoding {
             rest = end == rest.endIndex ? rest[end...] : rest[rest.utf8.index(after: end)...]
             if part.isEmpty { continue }
             if let eq = part.utf8.firstIndex(of: UInt8(ascii: "=")) {
-                items.append((decode(part[..<eq], plusAsSpace: true), decode(part[part.utf8.index(after: eq)...], plusAsSpace: true)))
+                items.append(
+                    (
+                        decode(part[..<eq], plusAsSpace: true),
+                        decode(part[part.utf8.index(after: eq)...], plusAsSpace: true)
+                    ))
             } else {
                 items.append((decode(part, plusAsSpace: true), ""))
             }

@@ -57,7 +57,9 @@ public struct Router: Sendable {
             response.headers.set("Allow", allow.joined(separator: ", "))
             return Resolution(route: name, request: request, handler: nil, immediate: response)
         case .notFound:
-            return Resolution(route: Self.unmatchedRouteName, request: request, handler: nil, immediate: HTTPResponse.text(404, "Not Found\n"))
+            return Resolution(
+                route: Self.unmatchedRouteName, request: request, handler: nil,
+                immediate: HTTPResponse.text(404, "Not Found\n"))
         }
     }
 

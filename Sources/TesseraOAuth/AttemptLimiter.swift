@@ -70,7 +70,9 @@ public final class AttemptLimiter: Sendable {
         }
     }
 
-    private func store(_ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at now: ContinuousClock.Instant) {
+    private func store(
+        _ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at now: ContinuousClock.Instant
+    ) {
         if buckets.count >= Self.maximumEntriesPerShard, buckets[key] == nil {
             buckets = buckets.filter { refilled($0.value, at: now).tokens < Double(burst) }
         }

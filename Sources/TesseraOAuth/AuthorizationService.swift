@@ -17,7 +17,8 @@ public struct AuthorizationService: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        store: any Store, accounts: AccountService, tokens: TokenService, limiter: AttemptLimiter, sessionLifetime: Duration,
+        store: any Store, accounts: AccountService, tokens: TokenService, limiter: AttemptLimiter,
+        sessionLifetime: Duration,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -42,7 +43,8 @@ public struct AuthorizationService: Sendable {
         public var parameters: [(name: String, value: String)]
 
         public static func == (lhs: Request, rhs: Request) -> Bool {
-            lhs.client == rhs.client && lhs.redirectURI == rhs.redirectURI && lhs.scope == rhs.scope && lhs.state == rhs.state
+            lhs.client == rhs.client && lhs.redirectURI == rhs.redirectURI && lhs.scope == rhs.scope
+                && lhs.state == rhs.state
                 && lhs.codeChallenge == rhs.codeChallenge && lhs.loginHint == rhs.loginHint
         }
     }
@@ -56,7 +58,8 @@ public struct AuthorizationService: Sendable {
     }
 
     static let requestParameters: Set<String> = [
-        "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "login_hint",
+        "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
+        "login_hint",
     ]
 
     /// Checks an authorization request in the order RFC 6749 asks: client and redirect URI first.
@@ -76,7 +79,9 @@ public struct AuthorizationService: Sendable {
         } catch {
             throw .page("The service is unavailable. Try again later.")
         }
-        guard let client, client.id.utf8.elementsEqual(clientID.utf8) else { throw .page("The request names an unknown client.") }
+        guard let client, client.id.utf8.elementsEqual(clientID.utf8) else {
+            throw .page("The request names an unknown client.")
+        }
         let redirectURI: String
         if let given = values["redirect_uri"] {
             // Exact comparison (RFC 9700 §4.1.3) of the bytes (Swift's == would match canonically equivalent
@@ -117,7 +122,8 @@ public struct AuthorizationService: Sendable {
             throw refuse("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
         }
         return Request(
-            client: client, redirectURI: redirectURI, redirectURIGiven: values["redirect_uri"] != nil, scope: scope, state: state, codeChallenge: challenge, loginHint: values["login_hint"],
+            client: client, redirectURI: redirectURI, redirectURIGiven: values["redirect_uri"] != nil, scope: scope,
+            state: state, codeChallenge: challenge, loginHint: values["login_hint"],
             parameters: items.filter { Self.requestParameters.contains($0.name) })
     }
 
@@ -139,15 +145,21 @@ public struct AuthorizationService: Sendable {
 
     /// Continues with an existing browser session, if it is live and its account can still sign in.
     public func resume(_ request: Request, session: String?) async -> Approval? {
-        guard let session, let accountID = try? await store.read({ [now] in try $0.browserSessionAccount(idHash: TokenHash.of(session), at: now()) }),
-            let account = try? await store.read({ try $0.account(id: accountID) }), account.state == .active, !account.isLocked
+        guard let session,
+            let accountID = try? await store.read({ [now] in
+                try $0.browserSessionAccount(idHash: TokenHash.of(session), at: now())
+            }),
+            let account = try? await store.read({ try $0.account(id: accountID) }), account.state == .active,
+            !account.isLocked
         else { return nil }
         if let hint = request.loginHint, hint.lowercased() != account.managedID.rawValue { return nil }
         return try? await approve(request, account: account, newSession: false)
     }
 
     /// Checks the form's credentials; counts toward the per-address limit.
-    public func signIn(_ request: Request, username: String, password: String, remoteAddress: String) async -> SignInOutcome {
+    public func signIn(_ request: Request, username: String, password: String, remoteAddress: String) async
+        -> SignInOutcome
+    {
         do {
             try limiter.admit(keys: ["address:\(remoteAddress)", "account:\(username.lowercased())"])
         } catch {
@@ -157,7 +169,8 @@ public struct AuthorizationService: Sendable {
         do {
             switch try await accounts.signIn(username, password: password) {
             case .signedIn(let signedIn): account = signedIn
-            case .passwordChangeRequired: return .changePassword("Your password is temporary. Choose a new one to continue.")
+            case .passwordChangeRequired:
+                return .changePassword("Your password is temporary. Choose a new one to continue.")
             }
         } catch let error as CoreError where error.code == "sign_in.temporary_password_expired" {
             return .retry("Your temporary password has expired. Ask an administrator for a new one.")
@@ -168,7 +181,9 @@ public struct AuthorizationService: Sendable {
     }
 
     /// First sign-in: replaces the temporary password, then continues.
-    public func changePassword(_ request: Request, username: String, current: String, new: String, confirmation: String, remoteAddress: String)
+    public func changePassword(
+        _ request: Request, username: String, current: String, new: String, confirmation: String, remoteAddress: String
+    )
         async -> SignInOutcome
     {
         do {
@@ -209,20 +224,24 @@ public struct AuthorizationService: Sendable {
         let client = request.client
         let family = TokenFamily(
             id: UUID().uuidString.lowercased(), clientID: client.id, accountID: account.id, createdAt: at,
-            expiresAt: at.adding(AuthorizationCode.lifetime).adding(client.refreshTokenLifetime).adding(client.accessTokenLifetime))
+            expiresAt: at.adding(AuthorizationCode.lifetime).adding(client.refreshTokenLifetime).adding(
+                client.accessTokenLifetime))
         let record = AuthorizationCode(
             codeHash: TokenHash.of(code), familyID: family.id, clientID: client.id, accountID: account.id,
             redirectURI: request.redirectURIGiven ? request.redirectURI : "",
-            scope: request.scope, codeChallenge: request.codeChallenge, createdAt: at, expiresAt: at.adding(AuthorizationCode.lifetime))
+            scope: request.scope, codeChallenge: request.codeChallenge, createdAt: at,
+            expiresAt: at.adding(AuthorizationCode.lifetime))
         let lifetime = sessionLifetime
         try await store.change { transaction in
             try transaction.insert(family)
             try transaction.insert(record)
             if let session {
-                try transaction.insertBrowserSession(idHash: TokenHash.of(session), accountID: account.id, createdAt: at, expiresAt: at.adding(lifetime))
+                try transaction.insertBrowserSession(
+                    idHash: TokenHash.of(session), accountID: account.id, createdAt: at, expiresAt: at.adding(lifetime))
             }
         }
-        return Approval(redirect: Self.redirect(request.redirectURI, ["code": code, "state": request.state]), session: session)
+        return Approval(
+            redirect: Self.redirect(request.redirectURI, ["code": code, "state": request.state]), session: session)
     }
 
     /// `uri` with the parameters added to its query (RFC 6749 §4.1.2: keep the existing query).

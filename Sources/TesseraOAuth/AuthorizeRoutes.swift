@@ -38,10 +38,14 @@ public struct AuthorizeEndpoint: Sendable {
         } catch {
             return refusal(error)
         }
-        if let approval = await service.resume(authorization, session: HTTPCookies.value(Self.sessionCookie, in: request.headers)) {
+        if let approval = await service.resume(
+            authorization, session: HTTPCookies.value(Self.sessionCookie, in: request.headers))
+        {
             return redirect(approval, status: 302)
         }
-        return page(authorization, form: .signIn(username: authorization.loginHint), message: nil, request: request, status: 200)
+        return page(
+            authorization, form: .signIn(username: authorization.loginHint), message: nil, request: request, status: 200
+        )
     }
 
     private func submit(_ request: HTTPRequest) async -> HTTPResponse {
@@ -64,7 +68,8 @@ public struct AuthorizeEndpoint: Sendable {
             request.headers["Origin"].map({ $0 == origin }) ?? true
         else {
             return page(
-                authorization, form: .signIn(username: field("username")), message: "The form expired. Please sign in again.",
+                authorization, form: .signIn(username: field("username")),
+                message: "The form expired. Please sign in again.",
                 request: request, status: 403)
         }
         let outcome: AuthorizationService.SignInOutcome
@@ -75,15 +80,20 @@ public struct AuthorizeEndpoint: Sendable {
                 confirmation: field("confirm_password"), remoteAddress: request.remoteAddress)
         default:
             outcome = await service.signIn(
-                authorization, username: field("username"), password: field("password"), remoteAddress: request.remoteAddress)
+                authorization, username: field("username"), password: field("password"),
+                remoteAddress: request.remoteAddress)
         }
         switch outcome {
         case .approved(let approval):
             return redirect(approval, status: 303)
         case .retry(let message):
-            return page(authorization, form: .signIn(username: field("username")), message: message, request: request, status: 401)
+            return page(
+                authorization, form: .signIn(username: field("username")), message: message, request: request,
+                status: 401)
         case .changePassword(let message):
-            return page(authorization, form: .changePassword(username: field("username")), message: message, request: request, status: 200)
+            return page(
+                authorization, form: .changePassword(username: field("username")), message: message, request: request,
+                status: 200)
         }
     }
 
@@ -98,13 +108,20 @@ public struct AuthorizeEndpoint: Sendable {
     }
 
     private func page(
-        _ authorization: AuthorizationService.Request, form: LoginPage.Form, message: String?, request: HTTPRequest, status: Int
+        _ authorization: AuthorizationService.Request, form: LoginPage.Form, message: String?, request: HTTPRequest,
+        status: Int
     ) -> HTTPResponse {
-        let csrf = HTTPCookies.value(Self.csrfCookie, in: request.headers).flatMap { $0.count == 43 ? $0 : nil } ?? SecureRandom.token(bytes: 32)
+        let csrf =
+            HTTPCookies.value(Self.csrfCookie, in: request.headers).flatMap { $0.count == 43 ? $0 : nil }
+            ?? SecureRandom.token(bytes: 32)
         var response = Self.html(
             status,
-            LoginPage.render(form: form, clientName: authorization.client.name, message: message, hidden: authorization.parameters, csrf: csrf))
-        response.headers.add("Set-Cookie", HTTPCookies.setCookie(Self.csrfCookie, csrf, path: "/oauth2/authorize", maxAge: nil, sameSite: .strict))
+            LoginPage.render(
+                form: form, clientName: authorization.client.name, message: message, hidden: authorization.parameters,
+                csrf: csrf))
+        response.headers.add(
+            "Set-Cookie",
+            HTTPCookies.setCookie(Self.csrfCookie, csrf, path: "/oauth2/authorize", maxAge: nil, sameSite: .strict))
         return response
     }
 
@@ -115,7 +132,8 @@ public struct AuthorizeEndpoint: Sendable {
         if let session = approval.session {
             response.headers.add(
                 "Set-Cookie",
-                HTTPCookies.setCookie(Self.sessionCookie, session, path: "/oauth2", maxAge: Int(sessionLifetime.components.seconds)))
+                HTTPCookies.setCookie(
+                    Self.sessionCookie, session, path: "/oauth2", maxAge: Int(sessionLifetime.components.seconds)))
         }
         return response
     }
@@ -137,7 +155,8 @@ public struct AuthorizeEndpoint: Sendable {
         response.headers.set("Content-Type", "text/html; charset=utf-8")
         response.headers.set("Cache-Control", "no-store")
         response.headers.set(
-            "Content-Security-Policy", "default-src 'none'; style-src '\(LoginPage.cssHash)'; frame-ancestors 'none'; base-uri 'none'")
+            "Content-Security-Policy",
+            "default-src 'none'; style-src '\(LoginPage.cssHash)'; frame-ancestors 'none'; base-uri 'none'")
         response.headers.set("X-Frame-Options", "DENY")
         response.headers.set("X-Content-Type-Options", "nosniff")
         response.headers.set("Referrer-Policy", "no-referrer")

@@ -21,7 +21,8 @@ enum ClientAssertionVerifier {
             requireJWTID: true)
         let claims = try validator.validate(assertion, candidates: keys, now: now)
         if let expiresAt = claims.expiresAt, expiresAt - now > maximumLifetime {
-            throw CryptoError(code: .lifetimeTooLong, message: "assertions may expire at most \(maximumLifetime) seconds ahead")
+            throw CryptoError(
+                code: .lifetimeTooLong, message: "assertions may expire at most \(maximumLifetime) seconds ahead")
         }
         if let issuedAt = claims.issuedAt, let expiresAt = claims.expiresAt, expiresAt - issuedAt > maximumLifetime {
             throw CryptoError(code: .lifetimeTooLong, message: "assertions may live at most \(maximumLifetime) seconds")

@@ -33,7 +33,8 @@ struct ClientAuthentication: Sendable {
             if let formID = parameters["client_id"], formID != basic.id {
                 throw .invalidRequest("client_id does not match the Authorization header")
             }
-            return try await secret(clientID: basic.id, secret: basic.secret, method: .clientSecretBasic, usedBasic: true)
+            return try await secret(
+                clientID: basic.id, secret: basic.secret, method: .clientSecretBasic, usedBasic: true)
         }
         if let formSecret {
             let id = try parameters.required("client_id")
@@ -54,7 +55,8 @@ struct ClientAuthentication: Sendable {
         return Authenticated(client: client, method: .none)
     }
 
-    private func secret(clientID: String, secret: String, method: ClientAuthenticationMethod, usedBasic: Bool) async throws(OAuthError)
+    private func secret(clientID: String, secret: String, method: ClientAuthenticationMethod, usedBasic: Bool)
+        async throws(OAuthError)
         -> Authenticated
     {
         let client = try await lookup(clientID, usedBasic: usedBasic)
@@ -68,7 +70,9 @@ struct ClientAuthentication: Sendable {
     private func privateKeyJWT(_ assertion: String, clientID: String?) async throws(OAuthError) -> Authenticated {
         let failed = OAuthError.invalidClient("client assertion rejected", usedBasic: false)
         guard let unverifiedIssuer = try? JWTClaims.unverifiedIssuer(of: assertion) else { throw failed }
-        if let clientID, clientID != unverifiedIssuer { throw .invalidRequest("client_id does not match the assertion's issuer") }
+        if let clientID, clientID != unverifiedIssuer {
+            throw .invalidRequest("client_id does not match the assertion's issuer")
+        }
         let client = try await lookup(unverifiedIssuer, usedBasic: false)
         let keys = client.publicKeys.compactMap { try? VerificationKey(pem: $0) }
         guard client.type == .confidential, !keys.isEmpty else { throw failed }
@@ -79,11 +83,14 @@ struct ClientAuthentication: Sendable {
         } catch {
             throw failed
         }
-        guard claims.subject == client.id, let jti = claims.jwtID, !jti.isEmpty, let exp = claims.expiresAt else { throw failed }
+        guard claims.subject == client.id, let jti = claims.jwtID, !jti.isEmpty, let exp = claims.expiresAt else {
+            throw failed
+        }
         let fresh: Bool
         do {
             fresh = try await store.write {
-                try $0.recordClientAssertion(clientID: client.id, jti: jti, expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
+                try $0.recordClientAssertion(
+                    clientID: client.id, jti: jti, expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
             }
         } catch {
             throw .serverError("cannot record the client assertion")

@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 public import TesseraCore
-public import TesseraStore
 import TesseraPlatform
+public import TesseraStore
 
 /// The registered clients, held in memory for the token path (no database read, no shared lock per
 /// request). Changes made in this process apply at once (`invalidate`); changes made by another process
@@ -47,7 +47,8 @@ public final class ClientRegistry: Sendable {
         if let current = snapshot.read() {
             if ContinuousClock.now - current.loadedAt < maximumAge { return current }
             // One caller reloads; the others keep the copy they have meanwhile.
-            guard reloading.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            guard reloading.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            else {
                 return current
             }
             defer { reloading.store(false, ordering: .releasing) }

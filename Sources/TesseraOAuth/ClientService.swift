@@ -1,8 +1,8 @@
 public import Foundation
 import TesseraAccounts
 public import TesseraCore
-public import TesseraStore
 import TesseraCrypto
+public import TesseraStore
 
 /// OAuth client registration: create, change, rotate secrets, delete; administrators only, audited.
 public struct ClientService: Sendable {
@@ -24,7 +24,8 @@ public struct ClientService: Sendable {
 
     /// - Parameter registry: the in-memory registry to refresh after each change made here.
     public init(
-        store: any Store, defaults: Defaults, sha256Hex: @escaping @Sendable ([UInt8]) -> String, registry: ClientRegistry? = nil,
+        store: any Store, defaults: Defaults, sha256Hex: @escaping @Sendable ([UInt8]) -> String,
+        registry: ClientRegistry? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -84,7 +85,8 @@ public struct ClientService: Sendable {
 
         public init(
             name: String? = nil, grants: [String]? = nil, redirectURIs: [String]? = nil, scopes: [String]? = nil,
-            publicKeys: [String]? = nil, pkce: String? = nil, role: String?? = nil, accessTokenLifetimeSeconds: Int? = nil,
+            publicKeys: [String]? = nil, pkce: String? = nil, role: String?? = nil,
+            accessTokenLifetimeSeconds: Int? = nil,
             refreshTokenLifetimeSeconds: Int? = nil
         ) {
             self.name = name
@@ -109,15 +111,20 @@ public struct ClientService: Sendable {
         return try await modify(reference, action: "client.update", by: actor) { current, at in
             var registration = ClientRegistration(
                 name: changes.name ?? current.name, isPublic: current.type == .public,
-                grants: changes.grants ?? current.grants.sorted().map(\.rawValue), redirectURIs: changes.redirectURIs ?? current.redirectURIs,
+                grants: changes.grants ?? current.grants.sorted().map(\.rawValue),
+                redirectURIs: changes.redirectURIs ?? current.redirectURIs,
                 scopes: changes.scopes ?? current.scopes.sorted(), publicKeys: changes.publicKeys ?? current.publicKeys,
                 pkce: changes.pkce ?? current.pkce.rawValue, role: current.role?.rawValue,
-                accessTokenLifetimeSeconds: changes.accessTokenLifetimeSeconds ?? Int(current.accessTokenLifetime.components.seconds),
-                refreshTokenLifetimeSeconds: changes.refreshTokenLifetimeSeconds ?? Int(current.refreshTokenLifetime.components.seconds))
+                accessTokenLifetimeSeconds: changes.accessTokenLifetimeSeconds
+                    ?? Int(current.accessTokenLifetime.components.seconds),
+                refreshTokenLifetimeSeconds: changes.refreshTokenLifetimeSeconds
+                    ?? Int(current.refreshTokenLifetime.components.seconds))
             if let role = changes.role { registration.role = role }
-            var next = try build(registration, id: current.id, secretHash: current.secretHash, createdAt: current.createdAt)
+            var next = try build(
+                registration, id: current.id, secretHash: current.secretHash, createdAt: current.createdAt)
             guard next != current else {
-                throw CoreError(.invalidInput, "client.no_changes", "nothing changed: the client already has these settings")
+                throw CoreError(
+                    .invalidInput, "client.no_changes", "nothing changed: the client already has these settings")
             }
             next.version = current.version + 1
             next.updatedAt = at
@@ -149,7 +156,8 @@ public struct ClientService: Sendable {
         let deleted = try await store.change { transaction in
             let client = try Self.find(reference, in: transaction)
             try transaction.deleteClient(id: client.id)
-            try audit.record(record(client, "client.delete", actor, before: client, after: false), in: transaction, at: at)
+            try audit.record(
+                record(client, "client.delete", actor, before: client, after: false), in: transaction, at: at)
             return client
         }
         registry?.invalidate()
@@ -158,25 +166,31 @@ public struct ClientService: Sendable {
 
     // MARK: - Rules
 
-    private func build(_ registration: ClientRegistration, id: String, secretHash: String?, createdAt: Date) throws -> OAuthClient {
+    private func build(_ registration: ClientRegistration, id: String, secretHash: String?, createdAt: Date) throws
+        -> OAuthClient
+    {
         let keys = try registration.publicKeys.map { pem in
             do {
                 _ = try VerificationKey(pem: pem)
                 return pem
             } catch {
-                throw CoreError(.invalidInput, "client.public_key_invalid", "public key is not a usable PEM public key: \(error)")
+                throw CoreError(
+                    .invalidInput, "client.public_key_invalid", "public key is not a usable PEM public key: \(error)")
             }
         }
         func lifetime(_ seconds: Int?, _ fallback: Duration) -> Duration { seconds.map { .seconds($0) } ?? fallback }
         let client = OAuthClient(
-            id: id, name: try ClientRules.name(registration.name), type: registration.isPublic ? .public : .confidential,
-            secretHash: secretHash, publicKeys: keys, grants: Set(try registration.grants.map(GrantType.init(parsing:))),
+            id: id, name: try ClientRules.name(registration.name),
+            type: registration.isPublic ? .public : .confidential,
+            secretHash: secretHash, publicKeys: keys,
+            grants: Set(try registration.grants.map(GrantType.init(parsing:))),
             redirectURIs: try Self.unique(registration.redirectURIs.map(OAuthRules.redirectURI)),
             scopes: Set(try registration.scopes.flatMap { try OAuthRules.scopes($0) }),
             accessTokenLifetime: lifetime(registration.accessTokenLifetimeSeconds, defaults.accessTokenLifetime),
             refreshTokenLifetime: lifetime(registration.refreshTokenLifetimeSeconds, defaults.refreshTokenLifetime),
             pkce: try registration.pkce.map(PKCEPolicy.init(parsing:)) ?? .required,
-            role: try registration.role.flatMap { $0.isEmpty ? nil : try Role(parsing: $0) }, createdAt: createdAt, updatedAt: createdAt)
+            role: try registration.role.flatMap { $0.isEmpty ? nil : try Role(parsing: $0) }, createdAt: createdAt,
+            updatedAt: createdAt)
         try ClientRules.check(client)
         return client
     }
@@ -198,7 +212,8 @@ public struct ClientService: Sendable {
     }
 
     private func modify(
-        _ reference: String, action: String, by actor: Actor, _ transform: @escaping @Sendable (OAuthClient, Date) throws -> OAuthClient
+        _ reference: String, action: String, by actor: Actor,
+        _ transform: @escaping @Sendable (OAuthClient, Date) throws -> OAuthClient
     ) async throws -> OAuthClient {
         let at = now()
         defer { registry?.invalidate() }
@@ -215,7 +230,9 @@ public struct ClientService: Sendable {
         }
     }
 
-    private func record(_ client: OAuthClient, _ action: String, _ actor: Actor, before: OAuthClient?, after: Bool = true) -> AuditRecord {
+    private func record(
+        _ client: OAuthClient, _ action: String, _ actor: Actor, before: OAuthClient?, after: Bool = true
+    ) -> AuditRecord {
         AuditRecord(
             actor: actor, action: action, targetType: "client", targetID: client.id, targetName: client.name,
             before: before?.auditSnapshot, after: after ? client.auditSnapshot : nil)

@@ -24,7 +24,9 @@ enum LoginPage {
     /// The CSP hash of the stylesheet, so the page can forbid every other style and all scripts.
     static let cssHash = "sha256-" + Data(SHA256.hash(Array(css.utf8))).base64EncodedString()
 
-    static func render(form: Form, clientName: String, message: String?, hidden: [(name: String, value: String)], csrf: String) -> [UInt8] {
+    static func render(
+        form: Form, clientName: String, message: String?, hidden: [(name: String, value: String)], csrf: String
+    ) -> [UInt8] {
         var html = """
             <!doctype html>
             <html lang="en">

@@ -9,7 +9,8 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Seconds, for 429 answers.
     public var retryAfter: Int?
 
-    public init(_ code: String, _ message: String, status: Int = 400, challenge: String? = nil, retryAfter: Int? = nil) {
+    public init(_ code: String, _ message: String, status: Int = 400, challenge: String? = nil, retryAfter: Int? = nil)
+    {
         self.code = code
         self.message = message
         self.status = status
@@ -28,7 +29,9 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// 401 for every failed client authentication; with the Basic challenge when Basic was used.
     static func invalidClient(_ message: String, usedBasic: Bool) -> OAuthError {
-        OAuthError("invalid_client", message, status: 401, challenge: usedBasic ? #"Basic realm="tessera", charset="UTF-8""# : nil)
+        OAuthError(
+            "invalid_client", message, status: 401,
+            challenge: usedBasic ? #"Basic realm="tessera", charset="UTF-8""# : nil)
     }
 
     static func tooManyRequests(retryAfter: Int) -> OAuthError {

@@ -37,7 +37,8 @@ public struct OAuthEndpoints: Sendable {
         router.add("POST", "/oauth2/token", name: "token") { [tokens] request in
             do throws(OAuthError) {
                 let issued = try await tokens.token(
-                    try Self.form(request), authorization: request.headers["Authorization"], remoteAddress: request.remoteAddress)
+                    try Self.form(request), authorization: request.headers["Authorization"],
+                    remoteAddress: request.remoteAddress)
                 var json = JSONWriter()
                 json.beginObject()
                 json.key("access_token"); json.string(issued.accessToken)
@@ -57,7 +58,8 @@ public struct OAuthEndpoints: Sendable {
         }
         router.add("POST", "/oauth2/introspect", name: "introspect") { [inspection] request in
             do throws(OAuthError) {
-                let result = try await inspection.introspect(try Self.form(request), authorization: request.headers["Authorization"])
+                let result = try await inspection.introspect(
+                    try Self.form(request), authorization: request.headers["Authorization"])
                 var json = JSONWriter()
                 json.beginObject()
                 json.key("active"); json.bool(result.active)

@@ -1,9 +1,9 @@
 public import Foundation
 import Synchronization
 import TesseraAccounts
-import TesseraPlatform
 public import TesseraCore
 public import TesseraCrypto
+import TesseraPlatform
 public import TesseraStore
 
 /// The token-signing keys: stored sealed under the key-encryption key, rotated by the rules of
@@ -45,7 +45,8 @@ public final class SigningKeyRing: Sendable {
     private let refreshing = Atomic(false)
 
     public init(
-        store: any Store, kek: KeyEncryption, algorithm: SigningAlgorithm, prepublish: Duration, defaultTokenLifetime: Duration,
+        store: any Store, kek: KeyEncryption, algorithm: SigningAlgorithm, prepublish: Duration,
+        defaultTokenLifetime: Duration,
         sha256Hex: @escaping @Sendable ([UInt8]) -> String, refreshInterval: Duration = .seconds(1),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -65,7 +66,8 @@ public final class SigningKeyRing: Sendable {
         var created = false
         if !FileManager.default.fileExists(atPath: path) {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if descriptor >= 0 {
                 let text = Array((Hex.encode(SecureRandom.bytes(KeyEncryption.keyLength)) + "\n").utf8)
@@ -77,7 +79,9 @@ public final class SigningKeyRing: Sendable {
                 }
                 created = true
             } else if errno != EEXIST {
-                throw CoreError(.internal, "keys.kek_create", "cannot create the key-encryption key file \(path): \(String(cString: strerror(errno)))")
+                throw CoreError(
+                    .internal, "keys.kek_create",
+                    "cannot create the key-encryption key file \(path): \(String(cString: strerror(errno)))")
             }
         }
         do {
@@ -180,9 +184,11 @@ public final class SigningKeyRing: Sendable {
                 throw CoreError(.conflict, "keys.already_retired", "signing key \(kid) is already retired")
             }
             if key.state == .current {
-                guard var successor = keys.filter({ $0.state == .next }).max(by: { $0.activatesAt < $1.activatesAt }) else {
+                guard var successor = keys.filter({ $0.state == .next }).max(by: { $0.activatesAt < $1.activatesAt })
+                else {
                     throw CoreError(
-                        .conflict, "keys.no_successor", "signing key \(kid) is the only one that can sign: run 'tessera keys rotate' first")
+                        .conflict, "keys.no_successor",
+                        "signing key \(kid) is the only one that can sign: run 'tessera keys rotate' first")
                 }
                 successor.state = .current
                 successor.activatesAt = at
@@ -205,7 +211,8 @@ public final class SigningKeyRing: Sendable {
             let due = cached.nextChange.map { $0 <= now() } ?? false
             if !due && ContinuousClock.now - cached.loadedAt < refreshInterval { return cached }
             // One caller refreshes; the others keep using the copy they have.
-            guard refreshing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            guard refreshing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+            else {
                 return cached
             }
             defer { refreshing.store(false, ordering: .releasing) }
@@ -230,12 +237,15 @@ public final class SigningKeyRing: Sendable {
                 let actor = Actor.system(job: "keys")
                 for update in plan.updates {
                     try transaction.update(update)
-                    try audit.record(Self.record(update, update.state == .current ? "key.activate" : "key.retire", actor), in: transaction, at: at)
+                    try audit.record(
+                        Self.record(update, update.state == .current ? "key.activate" : "key.retire", actor),
+                        in: transaction, at: at)
                 }
                 for kid in plan.removals {
                     if let removed = keys.first(where: { $0.id == kid }) {
                         try transaction.deleteSigningKey(id: kid)
-                        try audit.record(Self.record(removed, "key.remove", actor, after: false), in: transaction, at: at)
+                        try audit.record(
+                            Self.record(removed, "key.remove", actor, after: false), in: transaction, at: at)
                     }
                 }
                 return try transaction.signingKeys()
@@ -255,21 +265,25 @@ public final class SigningKeyRing: Sendable {
                 verification[record.id] = try VerificationKey(jwk: jwk)
                 jwks.append(jwk)
             } catch {
-                throw CoreError(.internal, "keys.public_invalid", "stored public key \(record.id) is unreadable: \(error)")
+                throw CoreError(
+                    .internal, "keys.public_invalid", "stored public key \(record.id) is unreadable: \(error)")
             }
         }
         var signer: Signer?
-        if let current = KeyRotation.signingKey(records), let algorithm = SigningAlgorithm(rawValue: current.algorithm) {
+        if let current = KeyRotation.signingKey(records), let algorithm = SigningAlgorithm(rawValue: current.algorithm)
+        {
             do {
                 var der = try kek.open(current.sealedPrivateKey, associatedData: Array(current.id.utf8))
                 defer { for index in der.indices { der[index] = 0 } }
                 let key = try SigningKey(pkcs8DER: der, algorithm: algorithm)
                 signer = Signer(
-                    kid: current.id, key: key, accessTokenHeader: try JWS.encodedHeader(["typ": "at+jwt"], key: key, kid: current.id))
+                    kid: current.id, key: key,
+                    accessTokenHeader: try JWS.encodedHeader(["typ": "at+jwt"], key: key, kid: current.id))
             } catch {
                 throw CoreError(
                     .internal, "keys.unseal",
-                    "signing key \(current.id) cannot be decrypted: is oauth.key_encryption_key_file the key it was sealed with? (\(error))")
+                    "signing key \(current.id) cannot be decrypted: is oauth.key_encryption_key_file the key it was sealed with? (\(error))"
+                )
             }
         }
         let nextChange = records.compactMap { key -> Date? in
@@ -280,7 +294,8 @@ public final class SigningKeyRing: Sendable {
             }
         }.min()
         return Snapshot(
-            records: records, signer: signer, verification: verification, jwks: JWK.setJSON(jwks), loadedAt: .now, nextChange: nextChange)
+            records: records, signer: signer, verification: verification, jwks: JWK.setJSON(jwks), loadedAt: .now,
+            nextChange: nextChange)
     }
 
     private func makeRecord(state: SigningKeyState, activatesAt: Date) throws -> SigningKeyRecord {
@@ -291,7 +306,8 @@ public final class SigningKeyRing: Sendable {
         defer { for index in der.indices { der[index] = 0 } }
         let jwk = try key.publicKey().jwk(kid: kid)
         return SigningKeyRecord(
-            id: kid, algorithm: algorithm.rawValue, state: state, sealedPrivateKey: try kek.seal(der, associatedData: Array(kid.utf8)),
+            id: kid, algorithm: algorithm.rawValue, state: state,
+            sealedPrivateKey: try kek.seal(der, associatedData: Array(kid.utf8)),
             publicJWK: String(decoding: jwk.jsonBytes(), as: UTF8.self), createdAt: now(), activatesAt: activatesAt)
     }
 
@@ -316,7 +332,10 @@ public final class SigningKeyRing: Sendable {
 
     /// The audit view of a key: never the sealed private key.
     static func canonicalKeySnapshot(_ key: SigningKeyRecord) -> String {
-        func time(_ date: Date?) -> String { date.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded())) } ?? "null" }
-        return #"{"activates_at":\#(time(key.activatesAt)),"algorithm":"\#(key.algorithm)","kid":"\#(key.id)","remove_after":\#(time(key.removeAfter)),"state":"\#(key.state.rawValue)"}"#
+        func time(_ date: Date?) -> String {
+            date.map { String(Int64(($0.timeIntervalSince1970 * 1000).rounded())) } ?? "null"
+        }
+        return
+            #"{"activates_at":\#(time(key.activatesAt)),"algorithm":"\#(key.algorithm)","kid":"\#(key.id)","remove_after":\#(time(key.removeAfter)),"state":"\#(key.state.rawValue)"}"#
     }
 }

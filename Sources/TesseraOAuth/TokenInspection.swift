@@ -1,5 +1,5 @@
 public import Foundation
-public import TesseraCore
+import TesseraCore
 import TesseraCrypto
 public import TesseraStore
 
@@ -19,7 +19,8 @@ public struct TokenInspection: Sendable {
         self.store = store
         self.keys = keys
         self.settings = settings
-        self.clients = ClientAuthentication(store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.clients = ClientAuthentication(
+            store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
         self.registry = registry
         self.now = now
     }
@@ -30,7 +31,8 @@ public struct TokenInspection: Sendable {
         public var members: [(String, JSONMember)]
 
         public static func == (lhs: Introspection, rhs: Introspection) -> Bool {
-            lhs.active == rhs.active && lhs.members.map(\.0) == rhs.members.map(\.0) && lhs.members.map(\.1) == rhs.members.map(\.1)
+            lhs.active == rhs.active && lhs.members.map(\.0) == rhs.members.map(\.0)
+                && lhs.members.map(\.1) == rhs.members.map(\.1)
         }
         static let inactive = Introspection(active: false, members: [])
     }
@@ -41,22 +43,29 @@ public struct TokenInspection: Sendable {
     }
 
     /// Only authenticated confidential clients may introspect (resource servers, MDM servers).
-    public func introspect(_ items: [(name: String, value: String)], authorization: String?) async throws(OAuthError) -> Introspection {
+    public func introspect(_ items: [(name: String, value: String)], authorization: String?) async throws(OAuthError)
+        -> Introspection
+    {
         let parameters = try OAuthParameters(items)
         let caller = try await clients.authenticate(parameters, authorization: authorization)
         guard caller.client.type == .confidential else {
-            throw .invalidClient("introspection needs an authenticated confidential client", usedBasic: authorization != nil)
+            throw .invalidClient(
+                "introspection needs an authenticated confidential client", usedBasic: authorization != nil)
         }
         let token = try parameters.required("token")
         if let claims = await validAccessToken(token) {
             var members: [(String, JSONMember)] = [("token_type", .string("Bearer"))]
             if let scope = claims.extra["scope"]?.stringValue { members.append(("scope", .string(scope))) }
-            if let clientID = claims.extra["client_id"]?.stringValue { members.append(("client_id", .string(clientID))) }
+            if let clientID = claims.extra["client_id"]?.stringValue {
+                members.append(("client_id", .string(clientID)))
+            }
             if let managedID = claims.extra["managed_id"]?.stringValue {
                 members.append(("username", .string(managedID)))
                 members.append(("managed_id", .string(managedID)))
             }
-            if case .array(let roles)? = claims.extra["roles"] { members.append(("roles", .strings(roles.compactMap(\.stringValue)))) }
+            if case .array(let roles)? = claims.extra["roles"] {
+                members.append(("roles", .strings(roles.compactMap(\.stringValue))))
+            }
             if let subject = claims.subject { members.append(("sub", .string(subject))) }
             members.append(("aud", .strings(claims.audience)))
             if let issuer = claims.issuer { members.append(("iss", .string(issuer))) }
@@ -70,8 +79,10 @@ public struct TokenInspection: Sendable {
             return Introspection(
                 active: true,
                 members: [
-                    ("token_type", .string("refresh_token")), ("scope", .string(refresh.scope.sorted().joined(separator: " "))),
-                    ("client_id", .string(family.clientID)), ("exp", .int(Int(refresh.expiresAt.timeIntervalSince1970))),
+                    ("token_type", .string("refresh_token")),
+                    ("scope", .string(refresh.scope.sorted().joined(separator: " "))),
+                    ("client_id", .string(family.clientID)),
+                    ("exp", .int(Int(refresh.expiresAt.timeIntervalSince1970))),
                     ("iat", .int(Int(refresh.createdAt.timeIntervalSince1970))),
                 ])
         }
@@ -85,11 +96,14 @@ public struct TokenInspection: Sendable {
         let caller = try await clients.authenticate(parameters, authorization: authorization)
         let token = try parameters.required("token")
         let at = now()
-        if let claims = await validAccessToken(token), claims.extra["client_id"]?.stringValue == caller.client.id, let jti = claims.jwtID,
+        if let claims = await validAccessToken(token), claims.extra["client_id"]?.stringValue == caller.client.id,
+            let jti = claims.jwtID,
             let exp = claims.expiresAt
         {
             do {
-                try await store.write { try $0.revokeAccessToken(jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp))) }
+                try await store.write {
+                    try $0.revokeAccessToken(jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp)))
+                }
             } catch {
                 throw .serverError("cannot record the revocation")
             }
@@ -98,7 +112,9 @@ public struct TokenInspection: Sendable {
         if let (_, family) = await liveRefreshToken(token), family.clientID == caller.client.id {
             // Revoking a refresh token revokes what was issued with it (RFC 7009 §2.1).
             do {
-                try await store.write { try $0.revokeTokenFamily(id: family.id, at: at, reason: "revoked by the client") }
+                try await store.write {
+                    try $0.revokeTokenFamily(id: family.id, at: at, reason: "revoked by the client")
+                }
             } catch {
                 throw .serverError("cannot record the revocation")
             }
@@ -111,15 +127,19 @@ public struct TokenInspection: Sendable {
         let header = try? JWS.unverifiedKeyID(of: token)
         guard let kid = header, let key = try? await keys.verificationKey(kid: kid) else { return nil }
         let validator = JWTValidator(
-            issuer: settings.issuer, audiences: [settings.audience], allowedAlgorithms: Set(SigningAlgorithm.allCases), leeway: 0,
+            issuer: settings.issuer, audiences: [settings.audience], allowedAlgorithms: Set(SigningAlgorithm.allCases),
+            leeway: 0,
             requireIssuedAt: true, requireJWTID: true, requiredType: "at+jwt")
-        guard let claims = try? validator.validate(token, keys: { $0 == kid ? key : nil }, now: Int(now().timeIntervalSince1970)),
+        guard
+            let claims = try? validator.validate(
+                token, keys: { $0 == kid ? key : nil }, now: Int(now().timeIntervalSince1970)),
             let jti = claims.jwtID
         else { return nil }
         let revoked = (try? await store.read { try $0.isAccessTokenRevoked(jti: jti) }) ?? true
         guard !revoked else { return nil }
         // Tokens of a deleted client die with it.
-        guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil else { return nil }
+        guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil
+        else { return nil }
         // A person's tokens die with the account's ability to sign in (deleted, deactivated, locked).
         if claims.extra["managed_id"] != nil {
             guard let subject = claims.subject, let account = try? await store.read({ try $0.account(id: subject) }),
@@ -132,10 +152,14 @@ public struct TokenInspection: Sendable {
     private func liveRefreshToken(_ token: String) async -> (RefreshToken, TokenFamily)? {
         let hash = TokenHash.of(token)
         let at = now()
-        guard let found = try? await store.read({ reader -> (RefreshToken, TokenFamily)? in
-            guard let refresh = try reader.refreshToken(hash: hash), let family = try reader.tokenFamily(id: refresh.familyID) else { return nil }
-            return (refresh, family)
-        }) else { return nil }
+        guard
+            let found = try? await store.read({ reader -> (RefreshToken, TokenFamily)? in
+                guard let refresh = try reader.refreshToken(hash: hash),
+                    let family = try reader.tokenFamily(id: refresh.familyID)
+                else { return nil }
+                return (refresh, family)
+            })
+        else { return nil }
         guard found.0.usedAt == nil, found.0.expiresAt > at, found.1.revokedAt == nil else { return nil }
         return found
     }

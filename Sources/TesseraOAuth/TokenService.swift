@@ -1,6 +1,6 @@
 public import Foundation
 public import TesseraAccounts
-public import TesseraCore
+import TesseraCore
 import TesseraCrypto
 public import TesseraStore
 
@@ -29,7 +29,8 @@ public struct TokenService: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        store: any Store, keys: SigningKeyRing, accounts: AccountService, clients registry: ClientRegistry, settings: Settings,
+        store: any Store, keys: SigningKeyRing, accounts: AccountService, clients registry: ClientRegistry,
+        settings: Settings,
         limiter: AttemptLimiter, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -37,7 +38,8 @@ public struct TokenService: Sendable {
         self.accounts = accounts
         self.settings = settings
         self.limiter = limiter
-        self.clients = ClientAuthentication(store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
+        self.clients = ClientAuthentication(
+            store: store, registry: registry, audiences: [settings.tokenEndpoint, settings.issuer], now: now)
         self.now = now
     }
 
@@ -54,7 +56,8 @@ public struct TokenService: Sendable {
     ///   - items: the decoded form body.
     ///   - authorization: the `Authorization` header, if any.
     ///   - remoteAddress: the caller's address, for rate limiting password-bearing requests.
-    public func token(_ items: [(name: String, value: String)], authorization: String?, remoteAddress: String) async throws(OAuthError)
+    public func token(_ items: [(name: String, value: String)], authorization: String?, remoteAddress: String)
+        async throws(OAuthError)
         -> Issued
     {
         let parameters = try OAuthParameters(items)
@@ -65,7 +68,8 @@ public struct TokenService: Sendable {
         // User passwords: every attempt counts, per address and per account. Client secrets: failures
         // count, per address only, so nobody can shut a client out by failing in its name.
         let address = "address:\(remoteAddress)"
-        let carriesSecret = parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
+        let carriesSecret =
+            parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
         if grant == .password {
             try limiter.admit(keys: [address] + (parameters["username"].map { ["account:" + $0.lowercased()] } ?? []))
         } else if carriesSecret {
@@ -75,7 +79,9 @@ public struct TokenService: Sendable {
         do {
             authenticated = try await clients.authenticate(parameters, authorization: authorization)
         } catch {
-            if error.code == "invalid_client" && carriesSecret && grant != .password { limiter.recordAttempt(keys: [address]) }
+            if error.code == "invalid_client" && carriesSecret && grant != .password {
+                limiter.recordAttempt(keys: [address])
+            }
             throw error
         }
         let client = authenticated.client
@@ -98,7 +104,9 @@ public struct TokenService: Sendable {
 
     // MARK: - Grants
 
-    private func clientCredentials(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError) -> Issued {
+    private func clientCredentials(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError)
+        -> Issued
+    {
         let scope = try grantedScope(parameters["scope"], allowed: client.scopes)
         let token = try await accessToken(client: client, subject: .client, scope: scope)
         return Issued(accessToken: token.value, expiresIn: token.lifetime, refreshToken: nil, scope: scope)
@@ -124,7 +132,9 @@ public struct TokenService: Sendable {
         return try await issueForAccount(client, account: account, scope: scope, family: nil)
     }
 
-    private func authorizationCode(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError) -> Issued {
+    private func authorizationCode(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError)
+        -> Issued
+    {
         let code = try parameters.required("code")
         let redirectURI = parameters["redirect_uri"]
         let verifier = parameters["code_verifier"]
@@ -135,17 +145,22 @@ public struct TokenService: Sendable {
             // Every check happens before the code is spent, so whoever stole a code without its verifier
             // cannot burn it; a second redemption of a spent code revokes everything issued from it.
             outcome = try await store.write { transaction -> Redemption in
-                guard let stored = try transaction.authorizationCode(hash: hash), stored.clientID.utf8.elementsEqual(client.id.utf8) else {
+                guard let stored = try transaction.authorizationCode(hash: hash),
+                    stored.clientID.utf8.elementsEqual(client.id.utf8)
+                else {
                     return .refused(.invalidGrant("the code is invalid"))
                 }
                 guard stored.usedAt == nil else {
-                    try transaction.revokeTokenFamily(id: stored.familyID, at: at, reason: "authorization code replayed")
+                    try transaction.revokeTokenFamily(
+                        id: stored.familyID, at: at, reason: "authorization code replayed")
                     return .refused(.invalidGrant("the code was already used; tokens issued from it are revoked"))
                 }
                 guard stored.expiresAt > at else { return .refused(.invalidGrant("the code has expired")) }
                 // RFC 6749 §4.1.3: identical to the authorization request's redirect_uri, when it had one.
                 if stored.redirectURI.isEmpty {
-                    if let redirectURI, !client.redirectURIs.contains(where: { $0.utf8.elementsEqual(redirectURI.utf8) }) {
+                    if let redirectURI,
+                        !client.redirectURIs.contains(where: { $0.utf8.elementsEqual(redirectURI.utf8) })
+                    {
                         return .refused(.invalidGrant("redirect_uri is not registered for this client"))
                     }
                 } else {
@@ -154,15 +169,20 @@ public struct TokenService: Sendable {
                     }
                 }
                 do {
-                    try PKCE.check(challenge: stored.codeChallenge, verifier: verifier, policy: client.pkce, clientType: client.type)
+                    try PKCE.check(
+                        challenge: stored.codeChallenge, verifier: verifier, policy: client.pkce,
+                        clientType: client.type)
                 } catch {
                     return .refused(error as? OAuthError ?? .invalidGrant("code_verifier does not match the challenge"))
                 }
-                guard let account = try transaction.account(id: stored.accountID), account.state == .active, !account.isLocked else {
+                guard let account = try transaction.account(id: stored.accountID), account.state == .active,
+                    !account.isLocked
+                else {
                     return .refused(.invalidGrant("the account no longer exists or cannot sign in"))
                 }
                 _ = try transaction.markAuthorizationCodeUsed(hash: hash, at: at)
-                return .granted(family: stored.familyID, scope: stored.scope.intersection(client.scopes), account: account)
+                return .granted(
+                    family: stored.familyID, scope: stored.scope.intersection(client.scopes), account: account)
             }
         } catch {
             throw .serverError("cannot redeem the code")
@@ -190,7 +210,8 @@ public struct TokenService: Sendable {
         let outcome: Redemption
         do {
             outcome = try await store.write { transaction -> Redemption in
-                guard let stored = try transaction.refreshToken(hash: hash), let family = try transaction.tokenFamily(id: stored.familyID),
+                guard let stored = try transaction.refreshToken(hash: hash),
+                    let family = try transaction.tokenFamily(id: stored.familyID),
                     family.clientID.utf8.elementsEqual(client.id.utf8)
                 else {
                     return .refused(.invalidGrant("the refresh token is invalid"))
@@ -211,14 +232,17 @@ public struct TokenService: Sendable {
                     }
                     scope = narrowed
                 }
-                guard let accountID = family.accountID, let account = try transaction.account(id: accountID), account.state == .active,
+                guard let accountID = family.accountID, let account = try transaction.account(id: accountID),
+                    account.state == .active,
                     !account.isLocked
                 else {
                     return .refused(.invalidGrant("the account no longer exists or cannot sign in"))
                 }
                 _ = try transaction.markRefreshTokenUsed(hash: hash, at: at)
                 try transaction.insert(
-                    RefreshToken(tokenHash: TokenHash.of(next), familyID: family.id, scope: allowed, createdAt: at, expiresAt: stored.expiresAt))
+                    RefreshToken(
+                        tokenHash: TokenHash.of(next), familyID: family.id, scope: allowed, createdAt: at,
+                        expiresAt: stored.expiresAt))
                 return .granted(family: family.id, scope: scope, account: account)
             }
         } catch {
@@ -251,7 +275,9 @@ public struct TokenService: Sendable {
         let fresh: Bool
         do {
             fresh = try await store.write {
-                try $0.recordClientAssertion(clientID: client.id, jti: "grant:" + jti, expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
+                try $0.recordClientAssertion(
+                    clientID: client.id, jti: "grant:" + jti,
+                    expiresAt: ClientAssertionVerifier.replayWindowEnd(expiresAt: exp))
             }
         } catch {
             throw .serverError("cannot record the assertion")
@@ -281,7 +307,8 @@ public struct TokenService: Sendable {
     }
 
     /// Tokens for a person: an access token, and a refresh token when the client has that grant.
-    func issueForAccount(_ client: OAuthClient, account: Account, scope: Set<String>, family existing: String?) async throws(OAuthError)
+    func issueForAccount(_ client: OAuthClient, account: Account, scope: Set<String>, family existing: String?)
+        async throws(OAuthError)
         -> Issued
     {
         let at = now()
@@ -290,7 +317,8 @@ public struct TokenService: Sendable {
         var refresh: String?
         if familyID == nil || wantsRefresh {
             let family = TokenFamily(
-                id: existing ?? UUID().uuidString.lowercased(), clientID: client.id, accountID: account.id, createdAt: at,
+                id: existing ?? UUID().uuidString.lowercased(), clientID: client.id, accountID: account.id,
+                createdAt: at,
                 expiresAt: at.adding(client.refreshTokenLifetime).adding(client.accessTokenLifetime))
             let token = wantsRefresh ? TokenHash.newToken() : nil
             do {
@@ -315,7 +343,8 @@ public struct TokenService: Sendable {
 
     /// An RFC 9068 access token. Tokens for people are recorded in their family so revoking the family
     /// reaches them; client-credentials tokens write nothing.
-    func accessToken(client: OAuthClient, subject: Subject, scope: Set<String>, family: String? = nil) async throws(OAuthError)
+    func accessToken(client: OAuthClient, subject: Subject, scope: Set<String>, family: String? = nil)
+        async throws(OAuthError)
         -> (value: String, lifetime: Int)
     {
         let issuedAt = Int(now().timeIntervalSince1970)
@@ -334,7 +363,8 @@ public struct TokenService: Sendable {
             extra["roles"] = .array(account.effectiveRoles.sorted().map { .string($0.rawValue) })
         }
         let claims = JWTClaims(
-            issuer: settings.issuer, subject: sub, audience: [settings.audience], expiresAt: issuedAt + lifetime, issuedAt: issuedAt,
+            issuer: settings.issuer, subject: sub, audience: [settings.audience], expiresAt: issuedAt + lifetime,
+            issuedAt: issuedAt,
             jwtID: jti, extra: extra)
         let value: String
         do {
@@ -346,7 +376,8 @@ public struct TokenService: Sendable {
         if let family {
             do {
                 try await store.write {
-                    try $0.recordFamilyAccessToken(jti: jti, familyID: family, expiresAt: Date(timeIntervalSince1970: Double(issuedAt + lifetime)))
+                    try $0.recordFamilyAccessToken(
+                        jti: jti, familyID: family, expiresAt: Date(timeIntervalSince1970: Double(issuedAt + lifetime)))
                 }
             } catch {
                 throw .serverError("cannot record the access token")
@@ -365,7 +396,9 @@ public struct TokenService: Sendable {
             throw .invalidScope("scope is malformed")
         }
         let refused = asked.subtracting(allowed)
-        guard refused.isEmpty else { throw .invalidScope("scope not allowed for this client: \(refused.sorted().joined(separator: " "))") }
+        guard refused.isEmpty else {
+            throw .invalidScope("scope not allowed for this client: \(refused.sorted().joined(separator: " "))")
+        }
         return asked
     }
 
@@ -394,11 +427,17 @@ enum TokenHash {
 
 /// RFC 7636 with S256 only.
 enum PKCE {
-    static func check(challenge: String?, verifier: String?, policy: PKCEPolicy, clientType: ClientType) throws(OAuthError) {
+    static func check(challenge: String?, verifier: String?, policy: PKCEPolicy, clientType: ClientType)
+        throws(OAuthError)
+    {
         guard let challenge else {
             // A code issued without a challenge: only Apple's enrolment client may have one.
-            guard policy == .appleEnrolment else { throw .invalidGrant("the authorization request had no PKCE challenge") }
-            guard verifier == nil else { throw .invalidRequest("code_verifier given but the authorization request had no challenge") }
+            guard policy == .appleEnrolment else {
+                throw .invalidGrant("the authorization request had no PKCE challenge")
+            }
+            guard verifier == nil else {
+                throw .invalidRequest("code_verifier given but the authorization request had no challenge")
+            }
             return
         }
         guard let verifier else { throw .invalidGrant("code_verifier is required") }

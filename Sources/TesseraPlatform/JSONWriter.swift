@@ -124,7 +124,8 @@ public struct JSONWriter: Sendable {
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         // Fast path: printable ASCII without quotes or backslashes (tokens, identifiers) is copied as is.
         let plain = value.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
-            guard buffer.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+            guard buffer.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+            else {
                 return false
             }
             bytes.append(UInt8(ascii: "\""))

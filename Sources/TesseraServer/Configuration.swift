@@ -151,14 +151,17 @@ public struct TesseraConfiguration: Sendable {
             maxConcurrentHashes: integer("passwords.max_concurrent_hashes"))
         oauth = OAuth(
             issuer: try Self.issuer(string("oauth.issuer")), accessTokenAudience: string("oauth.access_token_audience"),
-            signingAlgorithm: string("oauth.signing_algorithm"), keyEncryptionKeyFile: string("oauth.key_encryption_key_file"),
+            signingAlgorithm: string("oauth.signing_algorithm"),
+            keyEncryptionKeyFile: string("oauth.key_encryption_key_file"),
             keyPrepublish: .seconds(integer("oauth.key_prepublish_seconds")),
             passwordAttemptsPerMinute: integer("oauth.password_attempts_per_minute"),
             sessionLifetime: .seconds(integer("oauth.session_lifetime_seconds")),
             accessTokenLifetime: .seconds(integer("oauth.access_token_lifetime_seconds")),
             refreshTokenLifetime: .seconds(integer("oauth.refresh_token_lifetime_seconds")))
         guard ["ES256", "EdDSA", "RS256"].contains(oauth.signingAlgorithm) else {
-            throw ConfigurationError(key: "oauth.signing_algorithm", "unknown algorithm \(oauth.signingAlgorithm); expected ES256, EdDSA or RS256")
+            throw ConfigurationError(
+                key: "oauth.signing_algorithm",
+                "unknown algorithm \(oauth.signingAlgorithm); expected ES256, EdDSA or RS256")
         }
         guard !oauth.accessTokenAudience.isEmpty else {
             throw ConfigurationError(key: "oauth.access_token_audience", "must not be empty")
@@ -179,11 +182,13 @@ public struct TesseraConfiguration: Sendable {
 extension TesseraConfiguration {
     /// RFC 8414 §2: an https URL without query or fragment (http only on loopback, for development).
     static func issuer(_ text: String) throws -> String {
-        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil, url.fragment == nil,
+        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil,
+            url.fragment == nil,
             scheme == "https" || (scheme == "http" && isLoopback(host))
         else {
             throw ConfigurationError(
-                key: "oauth.issuer", "must be an https URL without query or fragment (http only on loopback), got '\(text)'")
+                key: "oauth.issuer",
+                "must be an https URL without query or fragment (http only on loopback), got '\(text)'")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }

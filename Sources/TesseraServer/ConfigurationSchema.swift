@@ -120,16 +120,34 @@ enum ConfigurationSchema {
         ConfigKey(
             path: "passwords.max_concurrent_hashes", kind: .integer(1...64), defaultValue: .integer(2),
             summary: "scrypt runs at once (each takes 128·N·r bytes)"),
-ConfigKey(path: "oauth.issuer", kind: .string, defaultValue: .string("http://127.0.0.1:8080"), summary: "the issuer identifier (iss) and base URL of the OAuth endpoints; https off loopback"),
-        ConfigKey(path: "oauth.access_token_audience", kind: .string, defaultValue: .string("tessera"), summary: "the aud claim of access tokens"),
-        ConfigKey(path: "oauth.signing_algorithm", kind: .string, defaultValue: .string("ES256"), summary: "algorithm of new signing keys: ES256, EdDSA or RS256"),
-        ConfigKey(path: "oauth.key_encryption_key_file", kind: .string, defaultValue: .string("var/key-encryption.key"), summary: "32-byte key that seals signing keys at rest; created (0600) when missing"),
-        ConfigKey(path: "oauth.key_prepublish_seconds", kind: .integer(0...2_592_000), defaultValue: .integer(3600), summary: "how long a rotated-in key is published before it signs"),
-        ConfigKey(path: "oauth.session_lifetime_seconds", kind: .integer(0...2_592_000), defaultValue: .integer(28800), summary: "how long a browser sign-in is remembered by the authorization endpoint (0: never)"),
-        ConfigKey(path: "oauth.password_attempts_per_minute", kind: .integer(1...100_000), defaultValue: .integer(30), summary: "password-bearing token requests allowed per client and per address (429 beyond)"),
-        ConfigKey(path: "oauth.access_token_lifetime_seconds", kind: .integer(60...86_400), defaultValue: .integer(900), summary: "default access token lifetime for new clients"),
-        ConfigKey(path: "oauth.refresh_token_lifetime_seconds", kind: .integer(300...34_560_000), defaultValue: .integer(2_592_000), summary: "default refresh token lifetime for new clients"),
-                ConfigKey(
+        ConfigKey(
+            path: "oauth.issuer", kind: .string, defaultValue: .string("http://127.0.0.1:8080"),
+            summary: "the issuer identifier (iss) and base URL of the OAuth endpoints; https off loopback"),
+        ConfigKey(
+            path: "oauth.access_token_audience", kind: .string, defaultValue: .string("tessera"),
+            summary: "the aud claim of access tokens"),
+        ConfigKey(
+            path: "oauth.signing_algorithm", kind: .string, defaultValue: .string("ES256"),
+            summary: "algorithm of new signing keys: ES256, EdDSA or RS256"),
+        ConfigKey(
+            path: "oauth.key_encryption_key_file", kind: .string, defaultValue: .string("var/key-encryption.key"),
+            summary: "32-byte key that seals signing keys at rest; created (0600) when missing"),
+        ConfigKey(
+            path: "oauth.key_prepublish_seconds", kind: .integer(0...2_592_000), defaultValue: .integer(3600),
+            summary: "how long a rotated-in key is published before it signs"),
+        ConfigKey(
+            path: "oauth.session_lifetime_seconds", kind: .integer(0...2_592_000), defaultValue: .integer(28800),
+            summary: "how long a browser sign-in is remembered by the authorization endpoint (0: never)"),
+        ConfigKey(
+            path: "oauth.password_attempts_per_minute", kind: .integer(1...100_000), defaultValue: .integer(30),
+            summary: "password-bearing token requests allowed per client and per address (429 beyond)"),
+        ConfigKey(
+            path: "oauth.access_token_lifetime_seconds", kind: .integer(60...86_400), defaultValue: .integer(900),
+            summary: "default access token lifetime for new clients"),
+        ConfigKey(
+            path: "oauth.refresh_token_lifetime_seconds", kind: .integer(300...34_560_000),
+            defaultValue: .integer(2_592_000), summary: "default refresh token lifetime for new clients"),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

@@ -2,9 +2,9 @@ import Foundation
 public import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
+public import TesseraOAuth
 public import TesseraPlatform
 public import TesseraStore
-public import TesseraOAuth
 
 /// The composition root: configuration → store → services. `tessera serve` and every CLI subcommand
 /// build one, so both go through the same rules and the same store.
@@ -47,15 +47,19 @@ public struct TesseraRuntime: Sendable {
         let oauth = configuration.oauth
         let (kek, createdKEK) = try SigningKeyRing.loadKeyEncryptionKey(path: oauth.keyEncryptionKeyFile)
         if createdKEK {
-            logger.notice("created the key-encryption key file: back it up with the database", ["path": .string(oauth.keyEncryptionKeyFile)])
+            logger.notice(
+                "created the key-encryption key file: back it up with the database",
+                ["path": .string(oauth.keyEncryptionKeyFile)])
         }
         let keys = SigningKeyRing(
-            store: store, kek: kek, algorithm: SigningAlgorithm(rawValue: oauth.signingAlgorithm) ?? .es256, prepublish: oauth.keyPrepublish,
+            store: store, kek: kek, algorithm: SigningAlgorithm(rawValue: oauth.signingAlgorithm) ?? .es256,
+            prepublish: oauth.keyPrepublish,
             defaultTokenLifetime: oauth.accessTokenLifetime, sha256Hex: sha256Hex)
         let settings = TokenService.Settings(issuer: oauth.issuer, audience: oauth.accessTokenAudience)
         let limiter = AttemptLimiter(perMinute: oauth.passwordAttemptsPerMinute)
         let registry = ClientRegistry(store: store)
-        let tokens = TokenService(store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
+        let tokens = TokenService(
+            store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -68,7 +72,8 @@ public struct TesseraRuntime: Sendable {
             tokens: tokens,
             inspection: TokenInspection(store: store, keys: keys, clients: registry, settings: settings),
             authorization: AuthorizationService(
-                store: store, accounts: accounts, tokens: tokens, limiter: limiter, sessionLifetime: oauth.sessionLifetime),
+                store: store, accounts: accounts, tokens: tokens, limiter: limiter,
+                sessionLifetime: oauth.sessionLifetime),
             logger: logger)
     }
 }

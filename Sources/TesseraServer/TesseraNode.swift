@@ -88,7 +88,8 @@ public final class TesseraNode: Sendable {
         do {
             try await runtime.keys.ensureSigningKey()
         } catch {
-            runtime.logger.error("no token signing key: token requests will fail", ["error": .string(String(describing: error))])
+            runtime.logger.error(
+                "no token signing key: token requests will fail", ["error": .string(String(describing: error))])
         }
         let purge = Task { [runtime] in
             while !Task.isCancelled {
@@ -186,9 +187,13 @@ enum Routes {
                 return response
             }
         }
-        OAuthEndpoints(tokens: runtime.tokens, inspection: runtime.inspection, keys: runtime.keys, issuer: runtime.configuration.oauth.issuer)
-            .register(in: &router)
-        AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(in: &router)
+        OAuthEndpoints(
+            tokens: runtime.tokens, inspection: runtime.inspection, keys: runtime.keys,
+            issuer: runtime.configuration.oauth.issuer
+        )
+        .register(in: &router)
+        AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
+            in: &router)
         router.add("GET", "/metrics", name: "metrics") { _ in
             var response = HTTPResponse(status: 200, body: Array(metrics.render().utf8))
             response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -9,11 +9,14 @@ extension SQLiteTransaction {
         """
 
     func client(id: String) throws -> OAuthClient? {
-        try connection.query("SELECT \(Self.clientColumns) FROM oauth_clients WHERE id = ?", [.text(id)], Self.client).first
+        try connection.query("SELECT \(Self.clientColumns) FROM oauth_clients WHERE id = ?", [.text(id)], Self.client)
+            .first
     }
 
     func client(name: String) throws -> OAuthClient? {
-        try connection.query("SELECT \(Self.clientColumns) FROM oauth_clients WHERE name = ?", [.text(name)], Self.client).first
+        try connection.query(
+            "SELECT \(Self.clientColumns) FROM oauth_clients WHERE name = ?", [.text(name)], Self.client
+        ).first
     }
 
     func clients() throws -> [OAuthClient] {
@@ -50,16 +53,20 @@ extension SQLiteTransaction {
     /// Columns name … version, in table order.
     private static func clientValues(_ client: OAuthClient) -> [SQLiteValue] {
         [
-            .text(client.name), .text(client.type.rawValue), .optional(client.secretHash), .text(json(client.publicKeys)),
+            .text(client.name), .text(client.type.rawValue), .optional(client.secretHash),
+            .text(json(client.publicKeys)),
             .text(client.grants.sorted().map(\.rawValue).joined(separator: " ")), .text(json(client.redirectURIs)),
-            .text(client.scopes.sorted().joined(separator: " ")), .integer(client.accessTokenLifetime.components.seconds),
-            .integer(client.refreshTokenLifetime.components.seconds), .text(client.pkce.rawValue), .optional(client.role?.rawValue),
+            .text(client.scopes.sorted().joined(separator: " ")),
+            .integer(client.accessTokenLifetime.components.seconds),
+            .integer(client.refreshTokenLifetime.components.seconds), .text(client.pkce.rawValue),
+            .optional(client.role?.rawValue),
             .integer(Int64(client.version)),
         ]
     }
 
     private static func client(_ row: SQLiteRow) throws -> OAuthClient {
-        guard let type = ClientType(rawValue: try row.requiredText(2)), let pkce = PKCEPolicy(rawValue: try row.requiredText(10)),
+        guard let type = ClientType(rawValue: try row.requiredText(2)),
+            let pkce = PKCEPolicy(rawValue: try row.requiredText(10)),
             let created = row.date(13), let updated = row.date(14)
         else {
             throw StoreError(.corrupt, "malformed oauth_clients row")
@@ -71,7 +78,8 @@ extension SQLiteTransaction {
             redirectURIs: try strings(try row.requiredText(6)),
             scopes: Set(try row.requiredText(7).split(separator: " ").map(String.init)),
             accessTokenLifetime: .seconds(row.int(8)), refreshTokenLifetime: .seconds(row.int(9)), pkce: pkce,
-            role: try row.text(11).map(Role.init(parsing:)), version: Int(row.int(12)), createdAt: created, updatedAt: updated)
+            role: try row.text(11).map(Role.init(parsing:)), version: Int(row.int(12)), createdAt: created,
+            updatedAt: updated)
     }
 
     // MARK: - Signing keys
@@ -87,7 +95,8 @@ extension SQLiteTransaction {
                 throw StoreError(.corrupt, "malformed signing_keys row")
             }
             return SigningKeyRecord(
-                id: try row.requiredText(0), algorithm: try row.requiredText(1), state: state, sealedPrivateKey: row.blob(3),
+                id: try row.requiredText(0), algorithm: try row.requiredText(1), state: state,
+                sealedPrivateKey: row.blob(3),
                 publicJWK: try row.requiredText(4), createdAt: created, activatesAt: activates, retiredAt: row.date(7),
                 removeAfter: row.date(8))
         }
@@ -97,15 +106,20 @@ extension SQLiteTransaction {
         try connection.execute(
             "INSERT INTO signing_keys (\(Self.keyColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(key.id), .text(key.algorithm), .text(key.state.rawValue), .blob(key.sealedPrivateKey), .text(key.publicJWK),
-                .date(key.createdAt), .date(key.activatesAt), .optionalDate(key.retiredAt), .optionalDate(key.removeAfter),
+                .text(key.id), .text(key.algorithm), .text(key.state.rawValue), .blob(key.sealedPrivateKey),
+                .text(key.publicJWK),
+                .date(key.createdAt), .date(key.activatesAt), .optionalDate(key.retiredAt),
+                .optionalDate(key.removeAfter),
             ])
     }
 
     func update(_ key: SigningKeyRecord) throws {
         try connection.execute(
             "UPDATE signing_keys SET state = ?, activates_at = ?, retired_at = ?, remove_after = ? WHERE kid = ?",
-            [.text(key.state.rawValue), .date(key.activatesAt), .optionalDate(key.retiredAt), .optionalDate(key.removeAfter), .text(key.id)])
+            [
+                .text(key.state.rawValue), .date(key.activatesAt), .optionalDate(key.retiredAt),
+                .optionalDate(key.removeAfter), .text(key.id),
+            ])
         if connection.changes == 0 { throw StoreError(.notFound, "signing key \(key.id) no longer exists") }
     }
 
@@ -117,7 +131,9 @@ extension SQLiteTransaction {
 
     private static func json(_ strings: [String]) -> String {
         // Arrays of strings only; JSONSerialization escapes them.
-        String(decoding: try! JSONSerialization.data(withJSONObject: strings, options: [.withoutEscapingSlashes]), as: UTF8.self)
+        String(
+            decoding: try! JSONSerialization.data(withJSONObject: strings, options: [.withoutEscapingSlashes]),
+            as: UTF8.self)
     }
 
     private static func strings(_ text: String) throws -> [String] {

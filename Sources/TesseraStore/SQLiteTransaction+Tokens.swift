@@ -8,9 +8,12 @@ extension SQLiteTransaction {
             "SELECT id, client_id, account_id, created_at, expires_at, revoked_at, revoked_reason FROM token_families WHERE id = ?",
             [.text(id)]
         ) { row in
-            guard let created = row.date(3), let expires = row.date(4) else { throw StoreError(.corrupt, "malformed token_families row") }
+            guard let created = row.date(3), let expires = row.date(4) else {
+                throw StoreError(.corrupt, "malformed token_families row")
+            }
             return TokenFamily(
-                id: try row.requiredText(0), clientID: try row.requiredText(1), accountID: row.text(2), createdAt: created,
+                id: try row.requiredText(0), clientID: try row.requiredText(1), accountID: row.text(2),
+                createdAt: created,
                 expiresAt: expires, revokedAt: row.date(5), revokedReason: row.text(6))
         }.first
     }
@@ -19,7 +22,8 @@ extension SQLiteTransaction {
         try connection.execute(
             "INSERT INTO token_families (id, client_id, account_id, created_at, expires_at, revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(family.id), .text(family.clientID), .optional(family.accountID), .date(family.createdAt), .date(family.expiresAt),
+                .text(family.id), .text(family.clientID), .optional(family.accountID), .date(family.createdAt),
+                .date(family.expiresAt),
                 .optionalDate(family.revokedAt), .optional(family.revokedReason),
             ])
     }
@@ -37,10 +41,13 @@ extension SQLiteTransaction {
             FROM authorization_codes WHERE code_hash = ?
             """, [.text(hash)]
         ) { row in
-            guard let created = row.date(7), let expires = row.date(8) else { throw StoreError(.corrupt, "malformed authorization_codes row") }
+            guard let created = row.date(7), let expires = row.date(8) else {
+                throw StoreError(.corrupt, "malformed authorization_codes row")
+            }
             return AuthorizationCode(
                 codeHash: try row.requiredText(0), familyID: try row.requiredText(1), clientID: try row.requiredText(2),
-                accountID: try row.requiredText(3), redirectURI: try row.requiredText(4), scope: Self.scopeSet(try row.requiredText(5)),
+                accountID: try row.requiredText(3), redirectURI: try row.requiredText(4),
+                scope: Self.scopeSet(try row.requiredText(5)),
                 codeChallenge: row.text(6), createdAt: created, expiresAt: expires, usedAt: row.date(9))
         }.first
     }
@@ -53,25 +60,32 @@ extension SQLiteTransaction {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                .text(code.codeHash), .text(code.familyID), .text(code.clientID), .text(code.accountID), .text(code.redirectURI),
-                .text(Self.scopeText(code.scope)), .optional(code.codeChallenge), .date(code.createdAt), .date(code.expiresAt),
+                .text(code.codeHash), .text(code.familyID), .text(code.clientID), .text(code.accountID),
+                .text(code.redirectURI),
+                .text(Self.scopeText(code.scope)), .optional(code.codeChallenge), .date(code.createdAt),
+                .date(code.expiresAt),
                 .optionalDate(code.usedAt),
             ])
     }
 
     func markAuthorizationCodeUsed(hash: String, at: Date) throws -> Bool {
         try connection.execute(
-            "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL", [.date(at), .text(hash)])
+            "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+            [.date(at), .text(hash)])
         return connection.changes == 1
     }
 
     func refreshToken(hash: String) throws -> RefreshToken? {
         try connection.query(
-            "SELECT token_hash, family_id, scope, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?", [.text(hash)]
+            "SELECT token_hash, family_id, scope, created_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?",
+            [.text(hash)]
         ) { row in
-            guard let created = row.date(3), let expires = row.date(4) else { throw StoreError(.corrupt, "malformed refresh_tokens row") }
+            guard let created = row.date(3), let expires = row.date(4) else {
+                throw StoreError(.corrupt, "malformed refresh_tokens row")
+            }
             return RefreshToken(
-                tokenHash: try row.requiredText(0), familyID: try row.requiredText(1), scope: Self.scopeSet(try row.requiredText(2)),
+                tokenHash: try row.requiredText(0), familyID: try row.requiredText(1),
+                scope: Self.scopeSet(try row.requiredText(2)),
                 createdAt: created, expiresAt: expires, usedAt: row.date(5))
         }.first
     }
@@ -80,24 +94,28 @@ extension SQLiteTransaction {
         try connection.execute(
             "INSERT INTO refresh_tokens (token_hash, family_id, scope, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                .text(token.tokenHash), .text(token.familyID), .text(Self.scopeText(token.scope)), .date(token.createdAt),
+                .text(token.tokenHash), .text(token.familyID), .text(Self.scopeText(token.scope)),
+                .date(token.createdAt),
                 .date(token.expiresAt), .optionalDate(token.usedAt),
             ])
     }
 
     func markRefreshTokenUsed(hash: String, at: Date) throws -> Bool {
-        try connection.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", [.date(at), .text(hash)])
+        try connection.execute(
+            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL", [.date(at), .text(hash)])
         return connection.changes == 1
     }
 
     func recordFamilyAccessToken(jti: String, familyID: String, expiresAt: Date) throws {
         try connection.execute(
-            "INSERT INTO family_access_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)", [.text(jti), .text(familyID), .date(expiresAt)])
+            "INSERT INTO family_access_tokens (jti, family_id, expires_at) VALUES (?, ?, ?)",
+            [.text(jti), .text(familyID), .date(expiresAt)])
     }
 
     func revokeAccessToken(jti: String, expiresAt: Date) throws {
         try connection.execute(
-            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING", [.text(jti), .date(expiresAt)])
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
+            [.text(jti), .date(expiresAt)])
     }
 
     func isAccessTokenRevoked(jti: String) throws -> Bool {
@@ -148,7 +166,10 @@ extension SQLiteTransaction {
 
     func purgeExpiredTokens(before now: Date) throws -> Int {
         var removed = 0
-        for table in ["authorization_codes", "refresh_tokens", "family_access_tokens", "revoked_access_tokens", "client_assertions", "browser_sessions"] {
+        for table in [
+            "authorization_codes", "refresh_tokens", "family_access_tokens", "revoked_access_tokens",
+            "client_assertions", "browser_sessions",
+        ] {
             try connection.execute("DELETE FROM \(table) WHERE expires_at < ?", [.date(now)])
             removed += connection.changes
         }

@@ -51,11 +51,13 @@ import Testing
     @Test func locksAfterMoreThanTenWrongPasswords() throws {
         var current = try account().withTemporaryPassword(hash: "h", at: start, policy: policy)
         for _ in 1...10 {
-            current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(at: start, policy: policy)
+            current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(
+                at: start, policy: policy)
         }
         #expect(!current.isLocked)
         try current.checkSignInAllowed(at: start)
-        current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(at: start, policy: policy)
+        current = try current.registeringSignInAttempt(at: start, policy: policy).afterWrongPassword(
+            at: start, policy: policy)
         #expect(current.isLocked && current.failedLoginCount == 11)
         #expect { try current.checkSignInAllowed(at: start) } throws: { ($0 as? CoreError)?.code == "sign_in.locked" }
         let unlocked = try current.unlocked(at: start)
@@ -67,13 +69,16 @@ import Testing
         // Eleven attempts may be in flight at once; the twelfth is refused before its password is checked.
         var current = try account().withTemporaryPassword(hash: "h", at: start, policy: policy)
         for _ in 1...11 { current = try current.registeringSignInAttempt(at: start, policy: policy) }
-        #expect { try current.registeringSignInAttempt(at: start, policy: policy) } throws: { ($0 as? CoreError)?.code == "sign_in.locked" }
+        #expect { try current.registeringSignInAttempt(at: start, policy: policy) } throws: {
+            ($0 as? CoreError)?.code == "sign_in.locked"
+        }
         // The eleventh being right clears the count.
         #expect(current.afterSuccessfulSignIn(at: start).failedLoginCount == 0)
     }
 
     @Test func successfulSignInClearsFailures() throws {
-        let failed = try account().withTemporaryPassword(hash: "h", at: start, policy: policy).registeringSignInAttempt(at: start, policy: policy)
+        let failed = try account().withTemporaryPassword(hash: "h", at: start, policy: policy).registeringSignInAttempt(
+            at: start, policy: policy)
         #expect(failed.afterSuccessfulSignIn(at: start).failedLoginCount == 0)
         #expect(account().afterSuccessfulSignIn(at: start) == account())
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
 
 @Suite struct OAuthRulesTests {
     @Test func scopes() throws {
@@ -12,7 +12,8 @@ import TesseraCore
 
     @Test func redirectURIs() throws {
         for good in [
-            "https://app.example.com/callback?x=1", "http://127.0.0.1:8400/cb", "http://localhost/cb", "http://[::1]:9/cb",
+            "https://app.example.com/callback?x=1", "http://127.0.0.1:8400/cb", "http://localhost/cb",
+            "http://[::1]:9/cb",
             "apple-remotemanagement-user-login:/oauth2/redirection", "com.example.app:/oauth",
         ] {
             #expect(try OAuthRules.redirectURI(good) == good)
@@ -35,7 +36,8 @@ import TesseraCore
 
     func client(_ change: (inout OAuthClient) -> Void) -> OAuthClient {
         var client = OAuthClient(
-            id: "c", name: "c", type: .confidential, secretHash: "h", grants: [.clientCredentials], accessTokenLifetime: .seconds(900),
+            id: "c", name: "c", type: .confidential, secretHash: "h", grants: [.clientCredentials],
+            accessTokenLifetime: .seconds(900),
             refreshTokenLifetime: .seconds(86_400), createdAt: Date(), updatedAt: Date())
         change(&client)
         return client
@@ -45,16 +47,36 @@ import TesseraCore
         try ClientRules.check(client { _ in })
         let cases: [(String, (inout OAuthClient) -> Void)] = [
             ("client.no_grant", { $0.grants = [] }),
-            ("client.public_grant", { $0.type = .public; $0.secretHash = nil }),
-            ("client.public_credentials", { $0.type = .public; $0.grants = [.authorizationCode]; $0.redirectURIs = ["https://a.example/cb"] }),
+            (
+                "client.public_grant",
+                {
+                    $0.type = .public; $0.secretHash = nil
+                }
+            ),
+            (
+                "client.public_credentials",
+                {
+                    $0.type = .public; $0.grants = [.authorizationCode]; $0.redirectURIs = ["https://a.example/cb"]
+                }
+            ),
             ("client.no_credentials", { $0.secretHash = nil }),
             ("client.jwt_bearer_key", { $0.grants = [.jwtBearer] }),
-            ("client.jwt_bearer_role", { $0.grants = [.jwtBearer]; $0.publicKeys = ["pem"] }),
+            (
+                "client.jwt_bearer_role",
+                {
+                    $0.grants = [.jwtBearer]; $0.publicKeys = ["pem"]
+                }
+            ),
             ("client.redirect_uri_required", { $0.grants = [.authorizationCode] }),
             ("client.redirect_uri_unused", { $0.redirectURIs = ["https://a.example/cb"] }),
             ("client.refresh_without_user_grant", { $0.grants = [.clientCredentials, .refreshToken] }),
             ("client.pkce_apple", { $0.pkce = .appleEnrolment }),
-            ("client.role_unused", { $0.grants = [.password]; $0.role = .staff }),
+            (
+                "client.role_unused",
+                {
+                    $0.grants = [.password]; $0.role = .staff
+                }
+            ),
             ("client.access_lifetime", { $0.accessTokenLifetime = .seconds(10) }),
             ("client.refresh_lifetime", { $0.refreshTokenLifetime = .seconds(10) }),
         ]
@@ -75,7 +97,10 @@ import TesseraCore
         }
         try ClientRules.check(enrolment)
         #expect(enrolment.authenticationMethods == [.none])
-        #expect(client { $0.publicKeys = ["pem"] }.authenticationMethods == [.clientSecretBasic, .clientSecretPost, .privateKeyJWT])
+        #expect(
+            client { $0.publicKeys = ["pem"] }.authenticationMethods == [
+                .clientSecretBasic, .clientSecretPost, .privateKeyJWT,
+            ])
         #expect(try ClientRules.name("mdm-server_1.prod") == "mdm-server_1.prod")
         #expect(throws: CoreError.self) { try ClientRules.name("has space") }
         #expect(try GrantType(parsing: "jwt-bearer") == .jwtBearer)
@@ -87,7 +112,8 @@ import TesseraCore
 
     func key(_ id: String, _ state: SigningKeyState, activates: Double) -> SigningKeyRecord {
         SigningKeyRecord(
-            id: id, algorithm: "ES256", state: state, sealedPrivateKey: [], publicJWK: "{}", createdAt: t0.addingTimeInterval(activates - 3600),
+            id: id, algorithm: "ES256", state: state, sealedPrivateKey: [], publicJWK: "{}",
+            createdAt: t0.addingTimeInterval(activates - 3600),
             activatesAt: t0.addingTimeInterval(activates))
     }
 
@@ -103,9 +129,14 @@ import TesseraCore
     }
 
     @Test func retiredKeysLeaveOnceTheirTokensExpired() {
-        var retired = KeyRotation.retire(key("old", .current, activates: -7200), at: t0, longestTokenLifetime: .seconds(900))
-        #expect(KeyRotation.plan([retired], at: t0.addingTimeInterval(899), longestTokenLifetime: .seconds(900)).removals.isEmpty)
-        #expect(KeyRotation.plan([retired], at: t0.addingTimeInterval(900), longestTokenLifetime: .seconds(900)).removals == ["old"])
+        var retired = KeyRotation.retire(
+            key("old", .current, activates: -7200), at: t0, longestTokenLifetime: .seconds(900))
+        #expect(
+            KeyRotation.plan([retired], at: t0.addingTimeInterval(899), longestTokenLifetime: .seconds(900)).removals
+                .isEmpty)
+        #expect(
+            KeyRotation.plan([retired], at: t0.addingTimeInterval(900), longestTokenLifetime: .seconds(900)).removals
+                == ["old"])
         retired = KeyRotation.retire(key("unused", .next, activates: 600), at: t0, longestTokenLifetime: .seconds(900))
         #expect(retired.removeAfter == t0)
     }

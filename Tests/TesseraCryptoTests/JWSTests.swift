@@ -231,7 +231,9 @@ struct KeyRing {
         let token = try JWS.sign(encodedHeader: header, payload: Array(#"{"sub":"x"}"#.utf8), key: key)
         let direct = try JWS.sign(header: ["typ": "at+jwt"], payload: Array(#"{"sub":"x"}"#.utf8), key: key, kid: "k1")
         #expect(token.split(separator: ".")[0] == direct.split(separator: ".")[0])
-        let verified = try JWS.verify(token, keys: { $0 == "k1" ? try? key.publicKey() : nil }, allowedAlgorithms: [.es256], requiredType: "at+jwt")
+        let verified = try JWS.verify(
+            token, keys: { $0 == "k1" ? try? key.publicKey() : nil }, allowedAlgorithms: [.es256],
+            requiredType: "at+jwt")
         #expect(verified.kid == "k1" && verified.payload == Array(#"{"sub":"x"}"#.utf8))
         #expect(throws: CryptoError.self) { try JWS.encodedHeader(["typ": "JWT", "alg": "none"], key: key, kid: "k1") }
     }

@@ -155,10 +155,14 @@ struct ComponentTests {
 
     @Test func matchesMediaTypes() {
         func request(_ type: String?) -> HTTPRequest {
-            HTTPRequest(method: "POST", target: "/", headers: HTTPHeaders(type.map { [("Content-Type", $0)] } ?? []), body: Array("x=1".utf8))
+            HTTPRequest(
+                method: "POST", target: "/", headers: HTTPHeaders(type.map { [("Content-Type", $0)] } ?? []),
+                body: Array("x=1".utf8))
         }
         #expect(request("application/x-www-form-urlencoded").hasMediaType("application/x-www-form-urlencoded"))
-        #expect(request(" Application/X-WWW-Form-Urlencoded ; charset=UTF-8").hasMediaType("application/x-www-form-urlencoded"))
+        #expect(
+            request(" Application/X-WWW-Form-Urlencoded ; charset=UTF-8").hasMediaType(
+                "application/x-www-form-urlencoded"))
         #expect(!request("application/x-www-form-urlencodedx").hasMediaType("application/x-www-form-urlencoded"))
         #expect(!request("application/json").hasMediaType("application/x-www-form-urlencoded"))
         #expect(!request(nil).hasMediaType("application/json"))

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
 import TesseraHTTP
+import Testing
+
 @testable import TesseraOAuth
 
 /// The authorization endpoint through its routes, in-process.
@@ -14,14 +15,19 @@ struct Browser {
     init(_ fixture: OAuthFixture) {
         var router = Router()
         let authorization = AuthorizationService(
-            store: fixture.store, accounts: fixture.accounts, tokens: fixture.tokens, limiter: AttemptLimiter(perMinute: 1000),
+            store: fixture.store, accounts: fixture.accounts, tokens: fixture.tokens,
+            limiter: AttemptLimiter(perMinute: 1000),
             sessionLifetime: .seconds(3600), now: { fixture.clock.now })
         AuthorizeEndpoint(service: authorization, issuer: OAuthFixture.issuer).register(in: &router)
-        OAuthEndpoints(tokens: fixture.tokens, inspection: fixture.inspection, keys: fixture.keys, issuer: OAuthFixture.issuer).register(in: &router)
+        OAuthEndpoints(
+            tokens: fixture.tokens, inspection: fixture.inspection, keys: fixture.keys, issuer: OAuthFixture.issuer
+        ).register(in: &router)
         self.router = router
     }
 
-    mutating func send(_ method: String, _ target: String, form: [(String, String)]? = nil, headers extra: [(String, String)] = []) async
+    mutating func send(
+        _ method: String, _ target: String, form: [(String, String)]? = nil, headers extra: [(String, String)] = []
+    ) async
         -> HTTPResponse
     {
         var headers = HTTPHeaders(extra)
@@ -29,7 +35,10 @@ struct Browser {
         var body: [UInt8] = []
         if let form {
             headers.set("Content-Type", "application/x-www-form-urlencoded")
-            body = Array(form.map { "\(AuthorizationService.formEncode($0.0))=\(AuthorizationService.formEncode($0.1))" }.joined(separator: "&").utf8)
+            body = Array(
+                form.map { "\(AuthorizationService.formEncode($0.0))=\(AuthorizationService.formEncode($0.1))" }.joined(
+                    separator: "&"
+                ).utf8)
         }
         let response = await router.respond(
             to: HTTPRequest(method: method, target: target, headers: headers, body: body, remoteAddress: "127.0.0.1"))
@@ -60,9 +69,12 @@ extension HTTPResponse {
     func setUp() async throws -> (OAuthFixture, ClientService.IssuedClient, String) {
         let fixture = try OAuthFixture()
         let client = try await fixture.client(
-            ClientRegistration(name: "web", grants: ["authorization_code", "refresh_token"], redirectURIs: ["https://app.example.com/cb"], scopes: ["mdm"]))
+            ClientRegistration(
+                name: "web", grants: ["authorization_code", "refresh_token"],
+                redirectURIs: ["https://app.example.com/cb"], scopes: ["mdm"]))
         let issued = try await fixture.accounts.create(
-            NewAccount(managedID: "jane@appleid.example.com", givenName: "Jane", familyName: "Doe"), by: OAuthFixture.root)
+            NewAccount(managedID: "jane@appleid.example.com", givenName: "Jane", familyName: "Doe"),
+            by: OAuthFixture.root)
         return (fixture, client, issued.temporaryPassword!)
     }
 
@@ -83,37 +95,56 @@ extension HTTPResponse {
         #expect(page.text.contains("value=\"jane@appleid.example.com\""))
         #expect(page.text.contains("s&lt;1&gt;") && !page.text.contains("s<1>"))
         let csrf = try #require(page.csrf)
-        #expect(page.headers.values("Set-Cookie").contains { $0.hasPrefix("tessera_csrf=") && $0.contains("HttpOnly") && $0.contains("Secure") })
+        #expect(
+            page.headers.values("Set-Cookie").contains {
+                $0.hasPrefix("tessera_csrf=") && $0.contains("HttpOnly") && $0.contains("Secure")
+            })
         let hidden = URLComponents(string: query(web.client.id))!.queryItems!.map { ($0.name, $0.value!) }
 
         let wrong = await browser.send(
-            "POST", "/oauth2/authorize", form: hidden + [("csrf_token", csrf), ("action", "sign-in"), ("username", "jane@appleid.example.com"), ("password", "nope")])
+            "POST", "/oauth2/authorize",
+            form: hidden + [
+                ("csrf_token", csrf), ("action", "sign-in"), ("username", "jane@appleid.example.com"),
+                ("password", "nope"),
+            ])
         #expect(wrong.status == 401 && wrong.text.contains("role=\"alert\""))
         let change = await browser.send(
-            "POST", "/oauth2/authorize", form: hidden + [("csrf_token", csrf), ("action", "sign-in"), ("username", "jane@appleid.example.com"), ("password", temporary)])
+            "POST", "/oauth2/authorize",
+            form: hidden + [
+                ("csrf_token", csrf), ("action", "sign-in"), ("username", "jane@appleid.example.com"),
+                ("password", temporary),
+            ])
         #expect(change.status == 200 && change.text.contains("Choose a new password"))
         let mismatch = await browser.send(
             "POST", "/oauth2/authorize",
             form: hidden + [
-                ("csrf_token", csrf), ("action", "change-password"), ("username", "jane@appleid.example.com"), ("password", temporary),
+                ("csrf_token", csrf), ("action", "change-password"), ("username", "jane@appleid.example.com"),
+                ("password", temporary),
                 ("new_password", "correct horse battery"), ("confirm_password", "correct horse batterz"),
             ])
         #expect(mismatch.text.contains("do not match"))
         let approved = await browser.send(
             "POST", "/oauth2/authorize",
             form: hidden + [
-                ("csrf_token", csrf), ("action", "change-password"), ("username", "jane@appleid.example.com"), ("password", temporary),
+                ("csrf_token", csrf), ("action", "change-password"), ("username", "jane@appleid.example.com"),
+                ("password", temporary),
                 ("new_password", "correct horse battery"), ("confirm_password", "correct horse battery"),
             ])
         #expect(approved.status == 303)
         #expect(approved.headers["Location"]?.hasPrefix("https://app.example.com/cb?") == true)
         #expect(approved.queryValue("state") == "s<1>")
         let code = try #require(approved.queryValue("code"))
-        #expect(approved.headers.values("Set-Cookie").contains { $0.hasPrefix("tessera_session=") && $0.contains("SameSite=Lax") })
+        #expect(
+            approved.headers.values("Set-Cookie").contains {
+                $0.hasPrefix("tessera_session=") && $0.contains("SameSite=Lax")
+            })
 
         let token = await browser.send(
             "POST", "/oauth2/token",
-            form: [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://app.example.com/cb"), ("code_verifier", verifier)],
+            form: [
+                ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://app.example.com/cb"),
+                ("code_verifier", verifier),
+            ],
             headers: [("Authorization", basicHeader((web.client.id, web.secret!)))])
         #expect(token.status == 200 && token.headers["Cache-Control"] == "no-store")
         let json = try JSONSerialization.jsonObject(with: Data(token.body)) as? [String: Any]
@@ -127,9 +158,14 @@ extension HTTPResponse {
         #expect(other.status == 200)
         // Signing out forgets it, in the browser and on the server.
         let session = try #require(browser.cookies["tessera_session"])
-        #expect(await browser.send("GET", "/oauth2/sign-out").text.contains("<button type=\"submit\">Sign out</button>"))
+        #expect(
+            await browser.send("GET", "/oauth2/sign-out").text.contains("<button type=\"submit\">Sign out</button>"))
         let signedOut = await browser.send("POST", "/oauth2/sign-out", form: [])
-        #expect(signedOut.status == 200 && signedOut.headers.values("Set-Cookie").contains { $0.hasPrefix("tessera_session=;") && $0.contains("Max-Age=0") })
+        #expect(
+            signedOut.status == 200
+                && signedOut.headers.values("Set-Cookie").contains {
+                    $0.hasPrefix("tessera_session=;") && $0.contains("Max-Age=0")
+                })
         browser.cookies["tessera_session"] = session
         #expect(await browser.send("GET", query(web.client.id)).status == 200)
     }
@@ -143,35 +179,54 @@ extension HTTPResponse {
         let hidden = URLComponents(string: query(web.client.id))!.queryItems!.map { ($0.name, $0.value!) }
         let credentials = [("action", "sign-in"), ("username", "jane@appleid.example.com"), ("password", temporary)]
         #expect(await browser.send("POST", "/oauth2/authorize", form: hidden + credentials).status == 403)
-        #expect(await browser.send("POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", "forged")]).status == 403)
+        #expect(
+            await browser.send("POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", "forged")])
+                .status == 403)
         let crossSite = await browser.send(
-            "POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", csrf)], headers: [("Origin", "https://evil.example")])
+            "POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", csrf)],
+            headers: [("Origin", "https://evil.example")])
         #expect(crossSite.status == 403)
         var fresh = Browser(fixture)
-        #expect(await fresh.send("POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", csrf)]).status == 403)
+        #expect(
+            await fresh.send("POST", "/oauth2/authorize", form: hidden + credentials + [("csrf_token", csrf)]).status
+                == 403)
     }
 
     @Test func untrustworthyRequestsShowAnErrorAndOthersRedirectIt() async throws {
         let (fixture, web, _) = try await setUp()
         defer { fixture.remove() }
         var browser = Browser(fixture)
-        let unknown = await browser.send("GET", "/oauth2/authorize?response_type=code&client_id=ghost&redirect_uri=https%3A%2F%2Fevil.example%2Fcb")
+        let unknown = await browser.send(
+            "GET", "/oauth2/authorize?response_type=code&client_id=ghost&redirect_uri=https%3A%2F%2Fevil.example%2Fcb")
         #expect(unknown.status == 400 && unknown.headers["Location"] == nil)
         let unregistered = await browser.send(
-            "GET", "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%2F..%2Fevil")
+            "GET",
+            "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%2F..%2Fevil"
+        )
         #expect(unregistered.status == 400 && unregistered.headers["Location"] == nil)
-        let implicit = await browser.send("GET", query(web.client.id).replacingOccurrences(of: "response_type=code", with: "response_type=token"))
-        #expect(implicit.status == 302 && implicit.queryValue("error") == "unsupported_response_type" && implicit.queryValue("state") == "s<1>")
+        let implicit = await browser.send(
+            "GET", query(web.client.id).replacingOccurrences(of: "response_type=code", with: "response_type=token"))
+        #expect(
+            implicit.status == 302 && implicit.queryValue("error") == "unsupported_response_type"
+                && implicit.queryValue("state") == "s<1>")
         let noPKCE = await browser.send(
-            "GET", "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=x")
+            "GET",
+            "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=x"
+        )
         #expect(noPKCE.queryValue("error") == "invalid_request")
-        let plain = await browser.send("GET", query(web.client.id).replacingOccurrences(of: "code_challenge_method=S256", with: "code_challenge_method=plain"))
+        let plain = await browser.send(
+            "GET",
+            query(web.client.id).replacingOccurrences(
+                of: "code_challenge_method=S256", with: "code_challenge_method=plain"))
         #expect(plain.queryValue("error") == "invalid_request")
-        let scope = await browser.send("GET", query(web.client.id).replacingOccurrences(of: "scope=mdm", with: "scope=admin"))
+        let scope = await browser.send(
+            "GET", query(web.client.id).replacingOccurrences(of: "scope=mdm", with: "scope=admin"))
         #expect(scope.queryValue("error") == "invalid_scope")
         // A redirect URI may be left out when the client registered exactly one.
         let implied = await browser.send(
-            "GET", "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&code_challenge=\(challenge)&code_challenge_method=S256")
+            "GET",
+            "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&code_challenge=\(challenge)&code_challenge_method=S256"
+        )
         #expect(implied.status == 200)
     }
 
@@ -200,11 +255,13 @@ extension HTTPResponse {
         let fixture = try OAuthFixture()
         defer { fixture.remove() }
         let web = try await fixture.client(
-            ClientRegistration(name: "web", grants: ["authorization_code"], redirectURIs: ["https://app.example.com/Kb"]))
+            ClientRegistration(
+                name: "web", grants: ["authorization_code"], redirectURIs: ["https://app.example.com/Kb"]))
         var browser = Browser(fixture)
         let challenge = Base64URL.encode(SHA256.hash(Array(String(repeating: "z", count: 43).utf8)))
         // U+212A KELVIN SIGN is canonically equivalent to "K" but a different URI.
-        let kelvin = "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2F%E2%84%AAb"
+        let kelvin =
+            "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2F%E2%84%AAb"
             + "&code_challenge=\(challenge)&code_challenge_method=S256"
         let refused = await browser.send("GET", kelvin)
         #expect(refused.status == 400 && refused.headers["Location"] == nil)

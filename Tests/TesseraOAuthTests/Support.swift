@@ -3,8 +3,9 @@ import Synchronization
 import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
-@testable import TesseraOAuth
 import TesseraStore
+
+@testable import TesseraOAuth
 
 final class TestClock: Sendable {
     private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
@@ -44,15 +45,18 @@ struct OAuthFixture {
         let now: @Sendable () -> Date = { clock.now }
         let sha: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
         accounts = AccountService(
-            store: store, policy: AccountPolicy(managedDomains: try ManagedDomains(["appleid.example.com"])), hasher: FastHasher(),
+            store: store, policy: AccountPolicy(managedDomains: try ManagedDomains(["appleid.example.com"])),
+            hasher: FastHasher(),
             generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha, now: now)
         let registry = ClientRegistry(store: store)
         clients = ClientService(
-            store: store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)), sha256Hex: sha,
+            store: store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
+            sha256Hex: sha,
             registry: registry, now: now)
         let kek = try SigningKeyRing.loadKeyEncryptionKey(path: directory + "/kek").key
         keys = SigningKeyRing(
-            store: store, kek: kek, algorithm: .es256, prepublish: prepublish, defaultTokenLifetime: .seconds(900), sha256Hex: sha,
+            store: store, kek: kek, algorithm: .es256, prepublish: prepublish, defaultTokenLifetime: .seconds(900),
+            sha256Hex: sha,
             refreshInterval: .zero, now: now)
         let settings = TokenService.Settings(issuer: Self.issuer, audience: "tessera")
         tokens = TokenService(
@@ -69,17 +73,23 @@ struct OAuthFixture {
     }
 
     /// An account with a permanent password.
-    func person(_ local: String, password: String = "correct horse battery staple", roles: [String] = []) async throws -> Account {
+    func person(_ local: String, password: String = "correct horse battery staple", roles: [String] = []) async throws
+        -> Account
+    {
         let issued = try await accounts.create(
-            NewAccount(managedID: "\(local)@appleid.example.com", givenName: "G", familyName: "F", roles: roles), by: Self.root)
-        return try await accounts.changePassword(issued.account.managedID.rawValue, current: issued.temporaryPassword!, new: password)
+            NewAccount(managedID: "\(local)@appleid.example.com", givenName: "G", familyName: "F", roles: roles),
+            by: Self.root)
+        return try await accounts.changePassword(
+            issued.account.managedID.rawValue, current: issued.temporaryPassword!, new: password)
     }
 
-    func token(_ parameters: [(String, String)], basic: (String, String)? = nil, address: String = "127.0.0.1") async throws(OAuthError)
+    func token(_ parameters: [(String, String)], basic: (String, String)? = nil, address: String = "127.0.0.1")
+        async throws(OAuthError)
         -> TokenService.Issued
     {
         let header = basic.map { "Basic " + Data("\($0.0):\($0.1)".utf8).base64EncodedString() }
-        return try await tokens.token(parameters.map { (name: $0.0, value: $0.1) }, authorization: header, remoteAddress: address)
+        return try await tokens.token(
+            parameters.map { (name: $0.0, value: $0.1) }, authorization: header, remoteAddress: address)
     }
 
     func claims(_ token: String) async throws -> JWTClaims {

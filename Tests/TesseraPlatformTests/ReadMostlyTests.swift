@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TesseraPlatform
+import Testing
 
 @Suite struct ReadMostlyTests {
     @Test func everyThreadSeesReplacements() async throws {

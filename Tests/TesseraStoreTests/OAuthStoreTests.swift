@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
+
 @testable import TesseraStore
 
 func sampleClient(_ name: String, grants: Set<GrantType> = [.clientCredentials]) -> OAuthClient {
@@ -8,8 +9,10 @@ func sampleClient(_ name: String, grants: Set<GrantType> = [.clientCredentials])
     return OAuthClient(
         id: "client-\(name)", name: name, type: .confidential, secretHash: String(repeating: "ab", count: 32),
         publicKeys: ["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"], grants: grants,
-        redirectURIs: grants.contains(.authorizationCode) ? ["https://app.example.com/cb", "apple-remotemanagement-user-login:/oauth2/redirection"] : [],
-        scopes: ["mdm", "sync:read"], accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400), pkce: .required,
+        redirectURIs: grants.contains(.authorizationCode)
+            ? ["https://app.example.com/cb", "apple-remotemanagement-user-login:/oauth2/redirection"] : [],
+        scopes: ["mdm", "sync:read"], accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400),
+        pkce: .required,
         role: .deviceEnrolmentManager, createdAt: now, updatedAt: now)
 }
 
@@ -23,7 +26,9 @@ func sampleClient(_ name: String, grants: Set<GrantType> = [.clientCredentials])
         var sameName = sampleClient("mdm")
         sameName.id = "other"
         let duplicate = sameName
-        await #expect { try await store.write { try $0.insert(duplicate) } } throws: { ($0 as? StoreError)?.kind == .duplicate }
+        await #expect { try await store.write { try $0.insert(duplicate) } } throws: {
+            ($0 as? StoreError)?.kind == .duplicate
+        }
 
         var changed = client
         changed.version += 1
@@ -45,7 +50,8 @@ func sampleClient(_ name: String, grants: Set<GrantType> = [.clientCredentials])
         let store = try SQLiteStore(path: TemporaryDirectory().database)
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let key = SigningKeyRecord(
-            id: "k1", algorithm: "ES256", state: .next, sealedPrivateKey: [1, 0, 255, 7], publicJWK: #"{"kty":"EC"}"#, createdAt: now,
+            id: "k1", algorithm: "ES256", state: .next, sealedPrivateKey: [1, 0, 255, 7], publicJWK: #"{"kty":"EC"}"#,
+            createdAt: now,
             activatesAt: now.addingTimeInterval(60))
         try await store.write { try $0.insert(key) }
         #expect(try await store.read { try $0.signingKeys() } == [key])
