@@ -18,6 +18,8 @@ public final class ClientRegistry: Sendable {
     let maximumAge: Duration
     private let snapshot = ReadMostly<Snapshot?>(nil)
     private let reloading = Atomic(false)
+    /// Counts invalidations, so a reload that read the database before one cannot put its older copy back.
+    private let epoch = Atomic<UInt64>(0)
 
     public init(store: any Store, maximumAge: Duration = .seconds(1)) {
         self.store = store
@@ -40,6 +42,7 @@ public final class ClientRegistry: Sendable {
 
     /// Forgets the cached clients, so the next lookup reads them again.
     public func invalidate() {
+        epoch.wrappingAdd(1, ordering: .acquiringAndReleasing)
         snapshot.replace(nil)
     }
 
@@ -58,9 +61,12 @@ public final class ClientRegistry: Sendable {
     }
 
     private func reload() async throws -> Snapshot {
+        let started = epoch.load(ordering: .acquiring)
         let clients = try await store.read { try $0.clients() }
         let fresh = Snapshot(clients: Dictionary(uniqueKeysWithValues: clients.map { ($0.id, $0) }), loadedAt: .now)
-        snapshot.replace(fresh)
+        snapshot.update { current in
+            epoch.load(ordering: .acquiring) == started ? fresh : current
+        }
         return fresh
     }
 }
