@@ -4,13 +4,16 @@ internal import COpenSSL
 public enum SHA256 {
     public static let digestLength = 32
 
+    /// Fetched once: `EVP_sha256()` makes OpenSSL 3 look the implementation up again on every call.
+    private static let implementation = FetchedDigest("SHA256")
+
     /// The 32-byte SHA-256 digest of `bytes`.
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: digestLength)
         var length: UInt32 = 0
         let status = bytes.withUnsafeBytes { input in
             digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, implementation.pointer ?? EVP_sha256(), nil)
             }
         }
         // Hashing in-memory bytes with a built-in digest fails only if OpenSSL itself is broken.
@@ -60,5 +63,20 @@ public enum Hex {
             index += 2
         }
         return out
+    }
+}
+
+/// An explicitly fetched `EVP_MD`, kept for the life of the process.
+///
+/// `@unchecked Sendable`: a fetched `EVP_MD` is immutable and OpenSSL allows using it from any thread.
+final class FetchedDigest: @unchecked Sendable {
+    let pointer: OpaquePointer?
+
+    init(_ name: String) {
+        pointer = EVP_MD_fetch(nil, name, nil)
+    }
+
+    deinit {
+        EVP_MD_free(pointer)
     }
 }

@@ -23,6 +23,10 @@ public struct Router: Sendable {
     public static let unmatchedRouteName = "unmatched"
 
     private var routes: [Route] = []
+    /// Routes by their literal path, while no route has a `{param}` segment: the usual case, matched
+    /// without splitting the request path.
+    private var literalRoutes: [String: [Route]] = [:]
+    private var hasParameterRoutes = false
 
     public init() {}
 
@@ -34,7 +38,14 @@ public struct Router: Sendable {
             }
             return .literal(String(part))
         }
-        routes.append(Route(method: method.uppercased(), segments: segments, name: name, handler: handler))
+        let route = Route(method: method.uppercased(), segments: segments, name: name, handler: handler)
+        routes.append(route)
+        if segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
+            hasParameterRoutes = true
+        } else {
+            literalRoutes["/" + segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined(separator: "/"), default: []]
+                .append(route)
+        }
     }
 
     /// What the server does with a request: run `handler` (with path parameters bound into `request`), or
@@ -72,13 +83,19 @@ public struct Router: Sendable {
 
     /// Resolves a percent-encoded path. HEAD falls back to GET; the server then drops the body.
     func match(method: String, path: String) -> Match {
-        let parts = Self.split(path)
+        var candidates: [(Route, [String: String])] = []
+        if hasParameterRoutes {
+            let parts = Self.split(path)
+            for route in routes {
+                if let parameters = Self.bind(route.segments, parts) { candidates.append((route, parameters)) }
+            }
+        } else {
+            candidates = (literalRoutes[path] ?? []).map { ($0, [:]) }
+        }
+        // The first route for the method wins; HEAD falls back to GET; otherwise 405 with what is allowed.
         var allowed: [String] = []
-        var pathName: String?
         var getCandidate: (Route, [String: String])?
-        for route in routes {
-            guard let parameters = Self.bind(route.segments, parts) else { continue }
-            pathName = pathName ?? route.name
+        for (route, parameters) in candidates {
             if route.method == method {
                 return .found(route.handler, name: route.name, parameters: parameters)
             }
@@ -88,9 +105,9 @@ public struct Router: Sendable {
         if let (route, parameters) = getCandidate {
             return .found(route.handler, name: route.name, parameters: parameters)
         }
-        guard let pathName else { return .notFound }
+        guard let first = candidates.first else { return .notFound }
         if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
-        return .methodNotAllowed(allow: allowed, name: pathName)
+        return .methodNotAllowed(allow: allowed, name: first.0.name)
     }
 
     private static func split(_ path: String) -> [Substring] {

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 public import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
@@ -420,7 +421,16 @@ public struct TokenService: Sendable {
 enum TokenHash {
     /// 256 random bits, base64url.
     static func newToken() -> String { SecureRandom.token(bytes: 32) }
-    static func newJTI() -> String { SecureRandom.token(bytes: 16) }
+    /// Unique, not secret (it travels inside a signed token): a random per-process prefix and a counter,
+    /// so issuing needs no random bytes per token.
+    static func newJTI() -> String {
+        var bytes = jtiPrefix
+        let sequence = jtiCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
+        return Base64URL.encode(bytes)
+    }
+    private static let jtiPrefix = SecureRandom.bytes(12)
+    private static let jtiCounter = Atomic<UInt64>(0)
     /// Tokens are random, so SHA-256 is all the storage hash they need.
     static func of(_ token: String) -> String { SHA256.hexDigest(Array(token.utf8)) }
 }
