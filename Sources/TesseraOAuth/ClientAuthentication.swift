@@ -112,16 +112,19 @@ struct ClientAuthentication: Sendable {
     }
 
     /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-    static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
-        guard let header else { return nil }
-        let bytes = header.utf8
-        let scheme = Array("basic ".utf8)
-        guard bytes.count > scheme.count,
-            zip(bytes.prefix(scheme.count), scheme).allSatisfy({ ($0 | 0x20) == $1 })  // ASCII case-insensitive
-        else {
-            return nil
+    /// Whether an `Authorization` header uses the Basic scheme (case-insensitively, RFC 9110 §11.1).
+    static func isBasic(_ header: String?) -> Bool {
+        guard let header else { return false }
+        let scheme: StaticString = "basic "
+        guard header.utf8.count > scheme.utf8CodeUnitCount else { return false }
+        return scheme.withUTF8Buffer { expected in
+            zip(header.utf8, expected).allSatisfy { ($0 | 0x20) == $1 }  // ASCII case-insensitive
         }
-        let encoded = header.utf8.dropFirst(scheme.count).drop { $0 == 0x20 }
+    }
+
+    static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
+        guard let header, isBasic(header) else { return nil }
+        let encoded = header.utf8.dropFirst(6).drop { $0 == 0x20 }
         guard let decoded = try? Base64.decode(String(decoding: encoded, as: UTF8.self)),
             let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
             let id = String(validating: decoded[..<colon], as: UTF8.self),

@@ -4,6 +4,7 @@ public import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
 public import TesseraStore
+import TesseraPlatform
 
 /// The token endpoint's rules (RFC 6749 §4–6, RFC 7636, RFC 7523, RFC 9068, RFC 9700): authenticates the
 /// client, runs the grant, and issues a JWT access token and, where the grant allows, a rotating
@@ -69,8 +70,7 @@ public struct TokenService: Sendable {
         // User passwords: every attempt counts, per address and per account. Client secrets: failures
         // count, per address only, so nobody can shut a client out by failing in its name.
         let address = "address:\(remoteAddress)"
-        let carriesSecret =
-            parameters["client_secret"] != nil || authorization?.lowercased().hasPrefix("basic ") == true
+        let carriesSecret = parameters["client_secret"] != nil || ClientAuthentication.isBasic(authorization)
         if grant == .password {
             try limiter.admit(keys: [address] + (parameters["username"].map { ["account:" + $0.lowercased()] } ?? []))
         } else if carriesSecret {
@@ -351,26 +351,42 @@ public struct TokenService: Sendable {
         let issuedAt = Int(now().timeIntervalSince1970)
         let lifetime = Int(client.accessTokenLifetime.components.seconds)
         let jti = TokenHash.newJTI()
-        var extra: [String: JSONValue] = ["client_id": .string(client.id)]
-        if !scope.isEmpty { extra["scope"] = .string(scope.sorted().joined(separator: " ")) }
-        let sub: String
+        // RFC 9068 claims, written directly (registered claims first, then the others by name).
+        var json = JSONWriter(reservingCapacity: 384)
+        json.beginObject()
+        json.key("iss"); json.string(settings.issuer)
+        switch subject {
+        case .client: json.key("sub"); json.string(client.id)
+        case .account(let account): json.key("sub"); json.string(account.id)
+        }
+        json.key("aud"); json.string(settings.audience)
+        json.key("exp"); json.int(issuedAt + lifetime)
+        json.key("iat"); json.int(issuedAt)
+        json.key("jti"); json.string(jti)
+        json.key("client_id"); json.string(client.id)
+        let roles: [Role]
         switch subject {
         case .client:
-            sub = client.id
-            if let role = client.role { extra["roles"] = .array([.string(role.rawValue)]) }
+            roles = client.role.map { [$0] } ?? []
         case .account(let account):
-            sub = account.id
-            extra["managed_id"] = .string(account.managedID.rawValue)
-            extra["roles"] = .array(account.effectiveRoles.sorted().map { .string($0.rawValue) })
+            json.key("managed_id"); json.string(account.managedID.rawValue)
+            roles = account.effectiveRoles.sorted()
         }
-        let claims = JWTClaims(
-            issuer: settings.issuer, subject: sub, audience: [settings.audience], expiresAt: issuedAt + lifetime,
-            issuedAt: issuedAt,
-            jwtID: jti, extra: extra)
+        if !roles.isEmpty {
+            json.key("roles")
+            json.beginArray()
+            for role in roles { json.string(role.rawValue) }
+            json.endArray()
+        }
+        if !scope.isEmpty {
+            json.key("scope"); json.string(scope.sorted().joined(separator: " "))
+        }
+        json.endObject()
+        let payload = json.bytes
         let value: String
         do {
             let signer = try await keys.signer()
-            value = try JWS.sign(encodedHeader: signer.accessTokenHeader, payload: claims.encoded(), key: signer.key)
+            value = try JWS.sign(encodedHeader: signer.accessTokenHeader, payload: payload, key: signer.key)
         } catch {
             throw .serverError("cannot sign the access token")
         }
