@@ -178,10 +178,7 @@ enum ClientCommands {
             ("created_at", Representation.timestamp(client.createdAt)),
             ("updated_at", Representation.timestamp(client.updatedAt)),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        invocation.console.out(
-            rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(
-                separator: "\n"))
+        invocation.console.out(Output.details(rows))
     }
 
     static func printIssued(_ issued: ClientService.IssuedClient, verb: String, _ invocation: Invocation) {

@@ -40,14 +40,7 @@ final class EVPKey: @unchecked Sendable {
     /// DER SubjectPublicKeyInfo of the public half.
     func subjectPublicKeyInfo() throws(CryptoError) -> [UInt8] {
         ERR_clear_error()
-        let length = i2d_PUBKEY(pointer, nil)
-        guard length > 0 else { throw CryptoError.openSSL("i2d_PUBKEY") }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var cursor = buffer.baseAddress
-            return i2d_PUBKEY(pointer, &cursor)
-        }
-        guard written == length else { throw CryptoError.openSSL("i2d_PUBKEY") }
+        guard let der = DER.encoded({ i2d_PUBKEY(pointer, $0) }) else { throw CryptoError.openSSL("i2d_PUBKEY") }
         return der
     }
 
@@ -208,20 +201,25 @@ enum ECDSASignature {
             BN_free(s)
             return nil
         }
-        let length = i2d_ECDSA_SIG(signature, nil)
-        guard length > 0 else { return nil }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var cursor = buffer.baseAddress
-            return i2d_ECDSA_SIG(signature, &cursor)
-        }
-        return written == length ? der : nil
+        return DER.encoded { i2d_ECDSA_SIG(signature, $0) }
     }
 }
 
 /// The few DER shapes JWK import needs, so public keys are built with `d2i_*` instead of hand-filled
 /// `OSSL_PARAM` arrays.
 enum DER {
+    /// Runs an OpenSSL `i2d_*` encoder the usual two times (length, then bytes); nil when it fails.
+    static func encoded(_ encode: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?) -> Int32) -> [UInt8]? {
+        let length = encode(nil)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor = buffer.baseAddress
+            return encode(&cursor)
+        }
+        return written == length ? der : nil
+    }
+
     /// SubjectPublicKeyInfo prefix for an uncompressed P-256 point (id-ecPublicKey, prime256v1,
     /// BIT STRING of 66 bytes); the 65-byte point `04‖X‖Y` follows.
     static let p256PublicKeyPrefix: [UInt8] = [

@@ -112,14 +112,9 @@ public struct SigningKey: Sendable {
         ERR_clear_error()
         guard let info = EVP_PKEY2PKCS8(key.pointer) else { throw CryptoError.openSSL("EVP_PKEY2PKCS8") }
         defer { PKCS8_PRIV_KEY_INFO_free(info) }
-        let length = i2d_PKCS8_PRIV_KEY_INFO(info, nil)
-        guard length > 0 else { throw CryptoError.openSSL("i2d_PKCS8_PRIV_KEY_INFO") }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var cursor = buffer.baseAddress
-            return i2d_PKCS8_PRIV_KEY_INFO(info, &cursor)
+        guard let der = DER.encoded({ i2d_PKCS8_PRIV_KEY_INFO(info, $0) }) else {
+            throw CryptoError.openSSL("i2d_PKCS8_PRIV_KEY_INFO")
         }
-        guard written == length else { throw CryptoError.openSSL("i2d_PKCS8_PRIV_KEY_INFO") }
         return der
     }
 
