@@ -13,7 +13,9 @@ public enum SHA256 {
         var length: UInt32 = 0
         let status = bytes.withUnsafeBytes { input in
             digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, implementation.pointer ?? EVP_sha256(), nil)
+                EVP_Digest(
+                    input.baseAddress, input.count, output.baseAddress, &length, implementation.pointer ?? EVP_sha256(),
+                    nil)
             }
         }
         // Hashing in-memory bytes with a built-in digest fails only if OpenSSL itself is broken.

@@ -43,8 +43,11 @@ public struct Router: Sendable {
         if segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             hasParameterRoutes = true
         } else {
-            literalRoutes["/" + segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined(separator: "/"), default: []]
-                .append(route)
+            literalRoutes[
+                "/" + segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined(separator: "/"),
+                default: []
+            ]
+            .append(route)
         }
     }
 

@@ -3,8 +3,8 @@ import Synchronization
 public import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
-public import TesseraStore
 import TesseraPlatform
+public import TesseraStore
 
 /// The token endpoint's rules (RFC 6749 §4–6, RFC 7636, RFC 7523, RFC 9068, RFC 9700): authenticates the
 /// client, runs the grant, and issues a JWT access token and, where the grant allows, a rotating
@@ -442,7 +442,9 @@ enum TokenHash {
     static func newJTI() -> String {
         var bytes = jtiPrefix
         let sequence = jtiCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift)))
+        }
         return Base64URL.encode(bytes)
     }
     private static let jtiPrefix = SecureRandom.bytes(12)
