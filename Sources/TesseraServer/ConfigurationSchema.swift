@@ -140,7 +140,7 @@ enum ConfigurationSchema {
             summary: "how long a browser sign-in is remembered by the authorization endpoint (0: never)"),
         ConfigKey(
             path: "oauth.password_attempts_per_minute", kind: .integer(1...100_000), defaultValue: .integer(30),
-            summary: "password-bearing token requests allowed per client and per address (429 beyond)"),
+            summary: "password attempts per address and per account, failed client secrets per address (429 beyond)"),
         ConfigKey(
             path: "oauth.access_token_lifetime_seconds", kind: .integer(60...86_400), defaultValue: .integer(900),
             summary: "default access token lifetime for new clients"),
