@@ -159,7 +159,9 @@ public struct AuthorizeEndpoint: Sendable {
             "default-src 'none'; style-src '\(LoginPage.cssHash)'; frame-ancestors 'none'; base-uri 'none'")
         response.headers.set("X-Frame-Options", "DENY")
         response.headers.set("X-Content-Type-Options", "nosniff")
-        response.headers.set("Referrer-Policy", "no-referrer")
+        // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form POST, which
+        // the origin check must refuse; same-origin still sends nothing to the client or anyone else.
+        response.headers.set("Referrer-Policy", "same-origin")
         return response
     }
 }

@@ -91,6 +91,8 @@ extension HTTPResponse {
         #expect(page.status == 200)
         #expect(page.headers["Content-Type"] == "text/html; charset=utf-8")
         #expect(page.headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
+        // Not no-referrer: browsers would then send `Origin: null` with the form, which the origin check refuses.
+        #expect(page.headers["Referrer-Policy"] == "same-origin")
         #expect(page.text.contains("<label for=\"password\">"))
         #expect(page.text.contains("value=\"jane@appleid.example.com\""))
         #expect(page.text.contains("s&lt;1&gt;") && !page.text.contains("s<1>"))
