@@ -230,6 +230,15 @@ public final class HTTPServer: Sendable {
     public var openConnections: Int { core.openConnections }
 }
 
+extension HTTPServerConfiguration {
+    /// Whether `host` (an IPv4 or IPv6 literal, optionally in brackets, or `localhost`) is a loopback
+    /// address: the one rule for where plain HTTP may listen, shared with configuration checks.
+    public static func isLoopback(host: String) -> Bool {
+        let literal = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return (try? SocketAddress(host: literal, port: 0))?.isLoopback ?? false
+    }
+}
+
 /// An IPv4 or IPv6 literal address with a port.
 struct SocketAddress {
     var storage = sockaddr_storage()

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+import TesseraHTTP
 import TesseraPlatform
 
 /// Tessera's configuration, read from `Config/tessera.json` (JSON5: comments and trailing commas are
@@ -115,7 +116,9 @@ public struct TesseraConfiguration: Sendable {
                 throw ConfigurationError(key: key, "file \(file) does not exist or is not readable")
             }
         }
-        if server.tlsCertificateFile == nil && !server.trustedTLSProxy && !Self.isLoopback(server.host) {
+        if server.tlsCertificateFile == nil && !server.trustedTLSProxy
+            && !HTTPServerConfiguration.isLoopback(host: server.host)
+        {
             throw ConfigurationError(
                 key: "server.host",
                 "plain HTTP is refused on non-loopback address \(server.host): set server.tls.certificate_file and server.tls.private_key_file, or server.trusted_tls_proxy when a TLS proxy stands in front"
@@ -184,20 +187,13 @@ extension TesseraConfiguration {
     static func issuer(_ text: String) throws -> String {
         guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil,
             url.fragment == nil,
-            scheme == "https" || (scheme == "http" && isLoopback(host))
+            scheme == "https" || (scheme == "http" && HTTPServerConfiguration.isLoopback(host: host))
         else {
             throw ConfigurationError(
                 key: "oauth.issuer",
                 "must be an https URL without query or fragment (http only on loopback), got '\(text)'")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
-    }
-
-    /// 127.0.0.0/8, ::1 and localhost.
-    static func isLoopback(_ host: String) -> Bool {
-        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
 
