@@ -14,9 +14,7 @@ enum KeyCommands {
         )
     ) { invocation in
         let runtime = try invocation.runtime()
-        let actor = try await invocation.actor(runtime)
-        try await runtime.keys.ensureSigningKey()
-        let keys = try await runtime.keys.keys(by: actor)
+        let keys = try await runtime.keys.keys(by: try await invocation.actor(runtime))
         invocation.printList(
             keys, empty: "No signing keys.", json: { Representation.write($0, to: &$1) },
             header: ["KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED AFTER"]

@@ -149,9 +149,11 @@ public final class SigningKeyRing: Sendable {
 
     // MARK: - Administration
 
+    /// The stored keys, after making sure one is current (so a fresh database shows the key it signs with).
     public func keys(by actor: Actor) async throws -> [SigningKeyRecord] {
         try requireAdministrator(actor)
-        return try await reload().records
+        try await ensureSigningKey()
+        return try await current().records
     }
 
     /// Adds a `next` key, published now and signing after the pre-publish time.
@@ -227,8 +229,9 @@ public final class SigningKeyRing: Sendable {
     func reload() async throws -> Snapshot {
         let at = now()
         var records = try await store.read { try $0.signingKeys() }
-        let lifetime = try await longestTokenLifetime()
-        if !KeyRotation.plan(records, at: at, longestTokenLifetime: lifetime).isEmpty {
+        // Whether a step is due does not depend on the lifetime, so the clients are read only then.
+        if !KeyRotation.plan(records, at: at, longestTokenLifetime: .zero).isEmpty {
+            let lifetime = try await longestTokenLifetime()
             records = try await store.change { [audit] transaction in
                 // Planned again under the write lock: another node may have applied it already.
                 let keys = try transaction.signingKeys()

@@ -135,18 +135,19 @@ public struct TokenInspection: Sendable {
                 token, keys: { $0 == kid ? key : nil }, now: Int(now().timeIntervalSince1970)),
             let jti = claims.jwtID
         else { return nil }
-        let revoked = (try? await store.read { try $0.isAccessTokenRevoked(jti: jti) }) ?? true
-        guard !revoked else { return nil }
         // Tokens of a deleted client die with it.
         guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil
         else { return nil }
-        // A person's tokens die with the account's ability to sign in (deleted, deactivated, locked).
-        if claims.extra["managed_id"] != nil {
-            guard let subject = claims.subject, let account = try? await store.read({ try $0.account(id: subject) }),
-                account.state == .active, !account.isLocked
-            else { return nil }
+        // Not revoked, and a person's tokens die with the account's ability to sign in (deleted, deactivated,
+        // locked): one read for both.
+        let personal = claims.extra["managed_id"] != nil ? claims.subject : nil
+        let live = try? await store.read { reader -> Bool in
+            guard try !reader.isAccessTokenRevoked(jti: jti) else { return false }
+            guard let personal else { return true }
+            guard let account = try reader.account(id: personal) else { return false }
+            return account.state == .active && !account.isLocked
         }
-        return claims
+        return live == true ? claims : nil
     }
 
     private func liveRefreshToken(_ token: String) async -> (RefreshToken, TokenFamily)? {
