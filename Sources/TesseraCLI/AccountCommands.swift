@@ -153,14 +153,7 @@ enum AccountCommands {
         let id = try invocation.required(positional: 0, orOption: "managed-id")
         let runtime = try invocation.runtime()
         try await runtime.accounts.delete(id, by: try await invocation.actor(runtime))
-        if invocation.json {
-            invocation.console.out(
-                Output.json {
-                    $0.beginObject(); $0.key("deleted"); $0.string(id.lowercased()); $0.endObject()
-                })
-        } else {
-            invocation.console.out("Deleted \(id.lowercased())")
-        }
+        invocation.printDeleted(id.lowercased(), description: id.lowercased())
         return ExitStatus.ok
     }
 

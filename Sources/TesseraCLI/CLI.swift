@@ -104,6 +104,18 @@ struct Invocation: Sendable {
         }
     }
 
+    /// `{"deleted": id}` with `--json`, else `Deleted <description>`.
+    func printDeleted(_ id: String, description: String) {
+        if json {
+            console.out(
+                Output.json {
+                    $0.beginObject(); $0.key("deleted"); $0.string(id); $0.endObject()
+                })
+        } else {
+            console.out("Deleted \(description)")
+        }
+    }
+
     func integer(_ name: String) throws -> Int? {
         guard let text = arguments.value(name) else { return nil }
         guard let value = Int(text), value >= 0 else {

@@ -137,14 +137,7 @@ enum ClientCommands {
         let runtime = try invocation.runtime()
         let client = try await runtime.clients.delete(
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
-        if invocation.json {
-            invocation.console.out(
-                Output.json {
-                    $0.beginObject(); $0.key("deleted"); $0.string(client.id); $0.endObject()
-                })
-        } else {
-            invocation.console.out("Deleted \(client.name) (\(client.id))")
-        }
+        invocation.printDeleted(client.id, description: "\(client.name) (\(client.id))")
         return ExitStatus.ok
     }
 

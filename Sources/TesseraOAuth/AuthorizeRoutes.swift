@@ -5,7 +5,6 @@ public import TesseraHTTP
 /// `GET/POST /oauth2/authorize`: the sign-in page in front of `AuthorizationService`.
 public struct AuthorizeEndpoint: Sendable {
     let service: AuthorizationService
-    let sessionLifetime: Duration
     /// `scheme://host[:port]` of the issuer; a POST from another origin is refused.
     let origin: String
 
@@ -14,7 +13,6 @@ public struct AuthorizeEndpoint: Sendable {
 
     public init(service: AuthorizationService, issuer: String) {
         self.service = service
-        self.sessionLifetime = service.sessionLifetime
         if let url = URL(string: issuer), let scheme = url.scheme, let host = url.host {
             origin = "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
         } else {
@@ -133,7 +131,8 @@ public struct AuthorizeEndpoint: Sendable {
             response.headers.add(
                 "Set-Cookie",
                 HTTPCookies.setCookie(
-                    Self.sessionCookie, session, path: "/oauth2", maxAge: Int(sessionLifetime.components.seconds)))
+                    Self.sessionCookie, session, path: "/oauth2",
+                    maxAge: Int(service.sessionLifetime.components.seconds)))
         }
         return response
     }

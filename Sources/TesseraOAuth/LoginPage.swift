@@ -27,13 +27,7 @@ enum LoginPage {
     static func render(
         form: Form, clientName: String, message: String?, hidden: [(name: String, value: String)], csrf: String
     ) -> [UInt8] {
-        var html = """
-            <!doctype html>
-            <html lang="en">
-            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>Sign in · Tessera</title><style>\(css)</style></head>
-            <body><main>
-            """
+        var html = ""
         switch form {
         case .signIn:
             html += "<h1>Sign in</h1><p class=\"client\">to continue to \(escape(clientName))</p>"
@@ -72,8 +66,8 @@ enum LoginPage {
                 <button type="submit">Change password and continue</button>
                 """
         }
-        html += "</form></main></body></html>\n"
-        return Array(html.utf8)
+        html += "</form>"
+        return document(title: "Sign in", main: html)
     }
 
     /// The sign-out page: a button that posts to itself, then the confirmation.
@@ -83,25 +77,24 @@ enum LoginPage {
             ? "<h1>Signed out</h1><p>This browser no longer remembers your sign-in.</p>"
             : "<h1>Sign out</h1><p>Forget the sign-in remembered in this browser.</p>"
                 + "<form method=\"post\" action=\"/oauth2/sign-out\"><button type=\"submit\">Sign out</button></form>"
-        let html = """
-            <!doctype html>
-            <html lang="en">
-            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>Sign out · Tessera</title><style>\(css)</style></head>
-            <body><main>\(body)</main></body></html>
-
-            """
-        return Array(html.utf8)
+        return document(title: "Sign out", main: body)
     }
 
     static func error(_ message: String) -> [UInt8] {
+        document(
+            title: "Cannot sign in",
+            main: "<h1>Cannot continue</h1><p class=\"alert\" role=\"alert\">\(escape(message))</p>"
+                + "<p>Return to the app you came from and try again.</p>")
+    }
+
+    /// The page around `main` (trusted markup): one shell, one stylesheet, for every page.
+    private static func document(title: String, main: String) -> [UInt8] {
         let html = """
             <!doctype html>
             <html lang="en">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-            <title>Cannot sign in · Tessera</title><style>\(css)</style></head>
-            <body><main><h1>Cannot continue</h1><p class="alert" role="alert">\(escape(message))</p>
-            <p>Return to the app you came from and try again.</p></main></body></html>
+            <title>\(title) · Tessera</title><style>\(css)</style></head>
+            <body><main>\(main)</main></body></html>
 
             """
         return Array(html.utf8)
