@@ -4,6 +4,11 @@ public enum Base64URL {
         Base64Alphabet.url.encode(bytes)
     }
 
+    /// Appends the encoding of `bytes` to `out` (for building a JWS without intermediate strings).
+    public static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        Base64Alphabet.url.append(bytes, to: &out)
+    }
+
     /// Strict decode: only `A–Z a–z 0–9 - _`, no padding, no whitespace, a length that is not 1 mod 4,
     /// and zero unused trailing bits (so every byte string has exactly one accepted encoding).
     public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
@@ -16,16 +21,21 @@ public enum Base64URL {
 public enum Base64 {
     /// Decodes padded standard base64; the padding must be exactly what the length calls for.
     public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
-        var body = Substring(string)
+        var string = string
+        return try string.withUTF8 { chars in Result { () throws(CryptoError) in try decode(chars) } }.get()
+    }
+
+    /// `decode` on UTF-8 bytes.
+    public static func decode(_ chars: UnsafeBufferPointer<UInt8>) throws(CryptoError) -> [UInt8] {
         var padding = 0
-        while body.hasSuffix("="), padding < 2 {
-            body = body.dropLast()
+        while padding < 2, chars.count > padding, chars[chars.count - 1 - padding] == UInt8(ascii: "=") {
             padding += 1
         }
-        guard string.utf8.count % 4 == 0, padding == (4 - body.utf8.count % 4) % 4 else {
+        let body = chars.count - padding
+        guard chars.count % 4 == 0, padding == (4 - body % 4) % 4 else {
             throw CryptoError(code: .invalidEncoding, message: "base64 input is not padded to a multiple of 4")
         }
-        return try Base64Alphabet.standard.decode(String(body))
+        return try Base64Alphabet.standard.decode(UnsafeBufferPointer(rebasing: chars[..<body]))
     }
 }
 
@@ -46,37 +56,66 @@ struct Base64Alphabet: Sendable {
         self.values = values
     }
 
+    /// Characters needed for `count` bytes, unpadded.
+    static func encodedLength(_ count: Int) -> Int { (count * 4 + 2) / 3 }
+
     func encode(_ input: some Collection<UInt8>) -> String {
-        let bytes = Array(input)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var index = 0
-        while index + 3 <= bytes.count {
-            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            out.append(symbols[Int(n >> 18 & 63)])
-            out.append(symbols[Int(n >> 12 & 63)])
-            out.append(symbols[Int(n >> 6 & 63)])
-            out.append(symbols[Int(n & 63)])
-            index += 3
+        let encode = { (bytes: UnsafeBufferPointer<UInt8>) -> String in
+            String(unsafeUninitializedCapacity: Self.encodedLength(bytes.count)) { self.encode(bytes, into: $0) }
         }
-        switch bytes.count - index {
-        case 1:
-            let n = UInt32(bytes[index]) << 16
-            out.append(symbols[Int(n >> 18 & 63)])
-            out.append(symbols[Int(n >> 12 & 63)])
-        case 2:
-            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-            out.append(symbols[Int(n >> 18 & 63)])
-            out.append(symbols[Int(n >> 12 & 63)])
-            out.append(symbols[Int(n >> 6 & 63)])
-        default:
-            break
+        return input.withContiguousStorageIfAvailable(encode) ?? Array(input).withUnsafeBufferPointer(encode)
+    }
+
+    /// Appends the encoding of `input` to `out`.
+    func append(_ input: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let length = Self.encodedLength(input.count)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            _ = encode(input, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Writes the encoding of `bytes` to the start of `out` (at least `encodedLength` long); returns
+    /// the number of characters written.
+    private func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        symbols.withUnsafeBufferPointer { symbols in
+            var index = 0
+            var written = 0
+            while index + 3 <= bytes.count {
+                let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                out[written] = symbols[Int(n >> 18 & 63)]
+                out[written + 1] = symbols[Int(n >> 12 & 63)]
+                out[written + 2] = symbols[Int(n >> 6 & 63)]
+                out[written + 3] = symbols[Int(n & 63)]
+                index += 3
+                written += 4
+            }
+            switch bytes.count - index {
+            case 1:
+                let n = UInt32(bytes[index]) << 16
+                out[written] = symbols[Int(n >> 18 & 63)]
+                out[written + 1] = symbols[Int(n >> 12 & 63)]
+                written += 2
+            case 2:
+                let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+                out[written] = symbols[Int(n >> 18 & 63)]
+                out[written + 1] = symbols[Int(n >> 12 & 63)]
+                out[written + 2] = symbols[Int(n >> 6 & 63)]
+                written += 3
+            default:
+                break
+            }
+            return written
+        }
     }
 
     func decode(_ string: String) throws(CryptoError) -> [UInt8] {
-        let chars = Array(string.utf8)
+        var string = string
+        return try string.withUTF8 { chars in Result { () throws(CryptoError) in try decode(chars) } }.get()
+    }
+
+    func decode(_ chars: UnsafeBufferPointer<UInt8>) throws(CryptoError) -> [UInt8] {
         guard chars.count % 4 != 1 else {
             throw CryptoError(code: .invalidEncoding, message: "base64 input has an impossible length")
         }

@@ -5,7 +5,7 @@ public enum SHA256 {
     public static let digestLength = 32
 
     /// Fetched once: `EVP_sha256()` makes OpenSSL 3 look the implementation up again on every call.
-    private static let implementation = FetchedDigest("SHA256")
+    static let implementation = FetchedDigest("SHA256")
 
     /// The 32-byte SHA-256 digest of `bytes`.
     public static func hash(_ bytes: [UInt8]) -> [UInt8] {
@@ -23,6 +23,15 @@ public enum SHA256 {
         return digest
     }
 
+    /// Hashes `bytes` into `digest` (at least `digestLength` long), without allocating.
+    static func hash(_ bytes: UnsafeRawBufferPointer, into digest: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(digest.count >= digestLength)
+        var length: UInt32 = 0
+        let status = EVP_Digest(
+            bytes.baseAddress, bytes.count, digest.baseAddress, &length, implementation.pointer ?? EVP_sha256(), nil)
+        precondition(status == 1 && length == 32, "SHA256: \(CryptoError.openSSL("EVP_Digest"))")
+    }
+
     /// SHA-256 of the string's UTF-8 bytes.
     public static func hash(_ string: String) -> [UInt8] { hash(Array(string.utf8)) }
 
@@ -32,15 +41,19 @@ public enum SHA256 {
 
 /// Lower-case hexadecimal.
 public enum Hex {
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            let digits: StaticString = "0123456789abcdef"
+            return digits.withUTF8Buffer { digits in
+                var written = 0
+                for byte in bytes {
+                    out[written] = digits[Int(byte >> 4)]
+                    out[written + 1] = digits[Int(byte & 0x0F)]
+                    written += 2
+                }
+                return written
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes hex (either case); throws `invalidEncoding` on odd length or a non-hex character.

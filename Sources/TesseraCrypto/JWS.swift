@@ -62,9 +62,18 @@ public enum JWS {
 
     /// Signs `payload` under an already encoded protected header (from `encodedHeader`).
     public static func sign(encodedHeader: String, payload: [UInt8], key: SigningKey) throws(CryptoError) -> String {
-        let signingInput = encodedHeader + "." + Base64URL.encode(payload)
-        let signature = try key.sign(Array(signingInput.utf8))
-        return signingInput + "." + Base64URL.encode(signature)
+        // Built as bytes in one buffer: header "." payload, signed in place, then "." signature.
+        var token: [UInt8] = []
+        token.reserveCapacity(
+            encodedHeader.utf8.count + Base64Alphabet.encodedLength(payload.count) + 2
+                + Base64Alphabet.encodedLength(key.maximumSignatureLength))
+        token.append(contentsOf: encodedHeader.utf8)
+        token.append(UInt8(ascii: "."))
+        payload.withUnsafeBufferPointer { Base64URL.append($0, to: &token) }
+        let signature = try token.withUnsafeBufferPointer { input throws(CryptoError) in try key.sign(input) }
+        token.append(UInt8(ascii: "."))
+        signature.withUnsafeBufferPointer { Base64URL.append($0, to: &token) }
+        return String(decoding: token, as: UTF8.self)
     }
 
     /// Verifies a compact JWS.

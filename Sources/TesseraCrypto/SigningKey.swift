@@ -7,6 +7,7 @@ public struct SigningKey: Sendable {
     public let algorithm: SigningAlgorithm
     let key: EVPKey
     let template: SignTemplate?
+    let prehashSigner: PrehashSigner?
 
     /// RSA moduli generated for RS256.
     public static let rsaGeneratedBits = 3072
@@ -14,7 +15,8 @@ public struct SigningKey: Sendable {
     init(key: EVPKey, algorithm: SigningAlgorithm) {
         self.key = key
         self.algorithm = algorithm
-        self.template = SignTemplate(key: key, algorithm: algorithm)
+        self.prehashSigner = PrehashSigner(key: key, algorithm: algorithm)
+        self.template = prehashSigner == nil ? SignTemplate(key: key, algorithm: algorithm) : nil
     }
 
     /// A fresh key: P-256 for ES256, Ed25519 for EdDSA, RSA 3072 (e = 65537) for RS256.
@@ -127,7 +129,20 @@ public struct SigningKey: Sendable {
     /// Signs `message` and returns the signature in its JWS form: raw R‖S (64 bytes) for ES256, 64 bytes
     /// for EdDSA, modulus-sized PKCS#1 v1.5 for RS256.
     public func sign(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
-        let signature = try key.digestSign(message, algorithm: algorithm, template: template)
+        try message.withUnsafeBufferPointer { message throws(CryptoError) in try sign(message) }
+    }
+
+    /// The length of `sign`'s output: 64 bytes for ES256 and EdDSA, the modulus size for RS256.
+    var maximumSignatureLength: Int { algorithm == .rs256 ? Int(EVP_PKEY_get_size(key.pointer)) : 64 }
+
+    /// `sign` on bytes in place.
+    public func sign(_ message: UnsafeBufferPointer<UInt8>) throws(CryptoError) -> [UInt8] {
+        let signature: [UInt8]
+        if let prehashSigner {
+            signature = try prehashSigner.sign(message)
+        } else {
+            signature = try key.digestSign(Array(message), algorithm: algorithm, template: template)
+        }
         return algorithm == .es256 ? try ECDSASignature.raw(fromDER: signature) : signature
     }
 }

@@ -131,6 +131,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         defer { events.deallocate() }
         lastSweep = now()
         thread = pthread_self()
+        // Foundation's `Thread.name` does not reach the OS on Linux; name it here for ps/top/perf.
+        tessera_set_current_thread_name("tessera-http-\(index)")
         var moreJobs = false
         while true {
             let count = tessera_epoll_wait(
@@ -494,7 +496,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         let bytes = ResponseEncoding.encode(
             response, requestID: inFlight.requestID, keepAlive: keepAlive, version: inFlight.version,
             omitBody: inFlight.isHead, date: currentDate())
-        connection.outbound.append(contentsOf: bytes)
+        if connection.outbound.isEmpty {
+            connection.outbound = bytes  // the usual case: no copy
+        } else {
+            connection.outbound.append(contentsOf: bytes)
+        }
         connection.phase = .writing
         connection.closeAfterWrite = !keepAlive
         let duration = Duration.nanoseconds(Int64(now() - inFlight.startedAt))

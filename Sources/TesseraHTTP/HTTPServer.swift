@@ -182,9 +182,7 @@ public final class HTTPServer: Sendable {
             }
             core.setLoopCount(loops.count)
             for loop in loops {
-                let thread = Thread { loop.run() }
-                thread.name = "tessera-http-\(loop.index)"
-                thread.start()
+                Thread { loop.run() }.start()
             }
             phase = .started(loops: loops)
         }

@@ -9,8 +9,16 @@ public struct HTTPHeaders: Sendable, Sequence {
     private var pairs: [(name: String, value: String)] = []
 
     public init() {}
+
+    /// Room for `capacity` fields before the storage grows.
+    public init(reservingCapacity capacity: Int) {
+        pairs.reserveCapacity(capacity)
+    }
+
     public init(_ pairs: [(String, String)]) {
-        self.pairs = pairs.map { (name: $0.0, value: $0.1) }
+        // Responses usually gain a few more fields (caching, security headers) before they are sent.
+        self.pairs.reserveCapacity(pairs.count + 4)
+        for (name, value) in pairs { self.pairs.append((name: name, value: value)) }
     }
 
     /// The first value of `name`, or nil.
@@ -20,7 +28,16 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
-        pairs.filter { $0.name.asciiCaseInsensitiveEquals(name) }.map(\.value)
+        var values: [String] = []
+        for pair in pairs where pair.name.asciiCaseInsensitiveEquals(name) { values.append(pair.value) }
+        return values
+    }
+
+    /// How many fields are named `name`.
+    public func count(of name: String) -> Int {
+        var count = 0
+        for pair in pairs where pair.name.asciiCaseInsensitiveEquals(name) { count += 1 }
+        return count
     }
 
     public mutating func add(_ name: String, _ value: String) {
@@ -47,7 +64,7 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// True when any comma-separated element of any `name` field equals `token` (case-insensitive).
     public func containsToken(_ token: String, in name: String) -> Bool {
-        for value in values(name) {
+        for (field, value) in pairs where field.asciiCaseInsensitiveEquals(name) {
             for element in value.split(separator: ",") {
                 if element.trimmingHTTPWhitespace().asciiCaseInsensitiveEquals(token) { return true }
             }
@@ -110,18 +127,23 @@ public struct HTTPRequest: Sendable {
     /// The first query value named `name`.
     /// Whether the body's `Content-Type` is `type` (compared without case, parameters ignored).
     public func hasMediaType(_ type: String) -> Bool {
-        guard let value = headers["Content-Type"] else { return false }
-        var declared = Array(value.utf8)
-        if let semicolon = declared.firstIndex(of: UInt8(ascii: ";")) { declared.removeSubrange(semicolon...) }
-        while let last = declared.last, last == 0x20 || last == 0x09 { declared.removeLast() }
-        let start = declared.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? declared.endIndex
-        let expected = Array(type.utf8)
-        guard declared.count - start == expected.count else { return false }
-        for index in expected.indices where lowercasedASCII(declared[start + index]) != lowercasedASCII(expected[index])
-        {
-            return false
+        guard var value = headers["Content-Type"] else { return false }
+        var type = type
+        return value.withUTF8 { declared in
+            type.withUTF8 { expected in
+                let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+                var end = declared.firstIndex(of: UInt8(ascii: ";")) ?? declared.count
+                var start = 0
+                while start < end, isSpace(declared[start]) { start += 1 }
+                while end > start, isSpace(declared[end - 1]) { end -= 1 }
+                guard end - start == expected.count else { return false }
+                for index in 0..<expected.count
+                where lowercasedASCII(declared[start + index]) != lowercasedASCII(expected[index]) {
+                    return false
+                }
+                return true
+            }
         }
-        return true
     }
 
     /// The body decoded as an `application/x-www-form-urlencoded` form, if it is one (and is UTF-8).
@@ -256,6 +278,15 @@ extension StringProtocol {
         let a = self.utf8
         let b = other.utf8
         guard a.count == b.count else { return false }
+        let contiguous = a.withContiguousStorageIfAvailable { a in
+            b.withContiguousStorageIfAvailable { b in
+                for index in 0..<a.count where a[index] != b[index] {
+                    if lowercasedASCII(a[index]) != lowercasedASCII(b[index]) { return false }
+                }
+                return true
+            }
+        }
+        if let contiguous, let contiguous { return contiguous }
         for (x, y) in zip(a, b) where x != y {
             let lx = x >= 65 && x <= 90 ? x + 32 : x
             let ly = y >= 65 && y <= 90 ? y + 32 : y

@@ -248,7 +248,7 @@ struct HTTPRequestParser: Sendable {
         }
 
         // Header fields.
-        var headers = HTTPHeaders()
+        var headers = HTTPHeaders(reservingCapacity: min(limits.maxHeaderCount, 12))
         var start = requestLineEnd + 2
         let end = headEnd - 2
         while start < end {
@@ -275,9 +275,9 @@ struct HTTPRequestParser: Sendable {
         }
 
         // Host.
-        let hosts = headers.values("Host")
-        if version == .http1_1, hosts.count != 1 { return .failure(.bad("exactly one Host header required")) }
-        if hosts.count > 1 { return .failure(.bad("exactly one Host header required")) }
+        let hosts = headers.count(of: "Host")
+        if version == .http1_1, hosts != 1 { return .failure(.bad("exactly one Host header required")) }
+        if hosts > 1 { return .failure(.bad("exactly one Host header required")) }
 
         // Framing.
         let transferEncodings = headers.values("Transfer-Encoding")

@@ -19,7 +19,11 @@ enum ResponseEncoding {
         let bodyless = status == 204 || status == 304
         var out: [UInt8] = []
         out.reserveCapacity(256 + (omitBody || bodyless ? 0 : response.body.count))
-        out.append(contentsOf: "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n".utf8)
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(&out, status)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: reasonPhrase(status).utf8)
+        out.append(contentsOf: "\r\n".utf8)
         for (name, value) in response.headers {
             if name.asciiCaseInsensitiveEquals("Content-Length") || name.asciiCaseInsensitiveEquals("Transfer-Encoding")
                 || name.asciiCaseInsensitiveEquals("Connection") || name.asciiCaseInsensitiveEquals("Date")
@@ -34,7 +38,11 @@ enum ResponseEncoding {
         }
         appendHeader(&out, "Date", date)
         if let requestID { appendHeader(&out, "X-Request-ID", requestID) }
-        if !bodyless { appendHeader(&out, "Content-Length", String(response.body.count)) }
+        if !bodyless {
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(&out, response.body.count)
+            out.append(contentsOf: "\r\n".utf8)
+        }
         if !keepAlive {
             appendHeader(&out, "Connection", "close")
         } else if version == .http1_0 {
@@ -48,6 +56,18 @@ enum ResponseEncoding {
     /// A protocol error: short plain text, fixed wording, always closing.
     static func protocolError(_ status: Int, reason: String) -> HTTPResponse {
         HTTPResponse.text(status, "\(reasonPhrase(status)): \(reason)\n")
+    }
+
+    /// Appends a non-negative integer in decimal.
+    private static func appendDecimal(_ out: inout [UInt8], _ value: Int) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     private static func appendHeader(_ out: inout [UInt8], _ name: String, _ value: String) {

@@ -46,15 +46,12 @@ public final class AttemptLimiter: Sendable {
         if wait > 0 { throw .tooManyRequests(retryAfter: Int(wait.rounded(.up))) }
     }
 
-    /// Throws `slow_down` (429) when a bucket is empty, taking nothing.
-    public func check(keys: [String], now: ContinuousClock.Instant = .now) throws(OAuthError) {
-        var wait = 0.0
-        for key in keys {
-            let needed = shard(key).buckets.withLock { buckets -> Double in
-                let bucket = refilled(buckets[key], at: now)
-                return bucket.tokens >= 1 ? 0 : (1 - bucket.tokens) * 60 / Double(perMinute)
-            }
-            wait = max(wait, needed)
+    /// Throws `slow_down` (429) when the bucket is empty, taking nothing.
+    public func check(key: String, now: ContinuousClock.Instant = .now) throws(OAuthError) {
+        let wait = shard(key).buckets.withLock { buckets -> Double in
+            guard let bucket = buckets[key] else { return 0 }  // never drawn from: full
+            let refilled = refilled(bucket, at: now)
+            return refilled.tokens >= 1 ? 0 : (1 - refilled.tokens) * 60 / Double(perMinute)
         }
         if wait > 0 { throw .tooManyRequests(retryAfter: Int(wait.rounded(.up))) }
     }

@@ -25,7 +25,7 @@ struct ClientAuthentication: Sendable {
         let basic = try Self.basicCredentials(authorization)
         let formSecret = parameters["client_secret"]
         let assertion = parameters["client_assertion"]
-        let methods = [basic != nil, formSecret != nil, assertion != nil].filter { $0 }.count
+        let methods = (basic != nil ? 1 : 0) + (formSecret != nil ? 1 : 0) + (assertion != nil ? 1 : 0)
         guard methods <= 1 else {
             throw .invalidRequest("use exactly one client authentication method")
         }
@@ -123,9 +123,12 @@ struct ClientAuthentication: Sendable {
     }
 
     static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
-        guard let header, isBasic(header) else { return nil }
-        let encoded = header.utf8.dropFirst(6).drop { $0 == 0x20 }
-        guard let decoded = try? Base64.decode(String(decoding: encoded, as: UTF8.self)),
+        guard var header, isBasic(header) else { return nil }
+        let decoded = header.withUTF8 { header in
+            let spaces = header.dropFirst(6).prefix { $0 == 0x20 }.count
+            return try? Base64.decode(UnsafeBufferPointer(rebasing: header[(6 + spaces)...]))
+        }
+        guard let decoded,
             let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
             let id = String(validating: decoded[..<colon], as: UTF8.self),
             let secret = String(validating: decoded[(colon + 1)...], as: UTF8.self), !id.isEmpty

@@ -42,21 +42,35 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
 /// The parameters of a form POST, with RFC 6749 §3.2's rules: each parameter at most once, and an
 /// empty value counts as absent.
 public struct OAuthParameters: Sendable {
-    private let values: [String: String]
+    /// The parameters with a value, names unique. A request carries a handful, so lookups scan.
+    private let items: [(name: String, value: String)]
 
     public init(_ items: [(name: String, value: String)]) throws(OAuthError) {
-        var values: [String: String] = [:]
-        for (name, value) in items {
-            guard values[name] == nil else { throw .invalidRequest("parameter \(name) is repeated") }
-            if !value.isEmpty { values[name] = value }
+        // RFC 6749 §3.1: a parameter without a value counts as omitted; none may be repeated.
+        let present = items.contains { $0.value.isEmpty } ? items.filter { !$0.value.isEmpty } : items
+        if present.count <= 16 {
+            for index in present.indices {
+                let name = present[index].name
+                if present[..<index].contains(where: { $0.name == name }) {
+                    throw .invalidRequest("parameter \(name) is repeated")
+                }
+            }
+        } else {
+            var seen = Set<String>(minimumCapacity: present.count)
+            for item in present where !seen.insert(item.name).inserted {
+                throw .invalidRequest("parameter \(item.name) is repeated")
+            }
         }
-        self.values = values
+        self.items = present
     }
 
-    public subscript(_ name: String) -> String? { values[name] }
+    public subscript(_ name: String) -> String? {
+        for item in items where item.name == name { return item.value }
+        return nil
+    }
 
     func required(_ name: String) throws(OAuthError) -> String {
-        guard let value = values[name] else { throw .invalidRequest("missing parameter \(name)") }
+        guard let value = self[name] else { throw .invalidRequest("missing parameter \(name)") }
         return value
     }
 }

@@ -74,7 +74,7 @@ public struct TokenService: Sendable {
         if grant == .password {
             try limiter.admit(keys: [address] + (parameters["username"].map { ["account:" + $0.lowercased()] } ?? []))
         } else if carriesSecret {
-            try limiter.check(keys: [address])
+            try limiter.check(key: address)
         }
         let authenticated: ClientAuthentication.Authenticated
         do {

@@ -13,14 +13,14 @@
 /// programmer errors and trap.
 public struct JSONWriter: Sendable {
     public private(set) var bytes: [UInt8]
-    // One entry per open container: whether it already holds a member (so the next needs a comma).
-    private var containers: [Container] = []
+    // The open containers as a stack of bits, innermost in bit 0, so writing allocates nothing but
+    // `bytes`: whether each is an object, and whether it already holds a member (so the next needs a
+    // comma). Containers nested deeper than 64 spill their bits into `deeper`.
+    private var depth = 0
+    private var objectBits: UInt64 = 0
+    private var memberBits: UInt64 = 0
+    private var deeper: [(isObject: Bool, hasMembers: Bool)] = []
     private var awaitingValueAfterKey = false
-
-    private struct Container: Sendable {
-        var isObject: Bool
-        var hasMembers: Bool
-    }
 
     public init(reservingCapacity capacity: Int = 256) {
         bytes = []
@@ -28,35 +28,55 @@ public struct JSONWriter: Sendable {
     }
 
     /// True when every container opened has been closed.
-    public var isComplete: Bool { containers.isEmpty && !awaitingValueAfterKey }
+    public var isComplete: Bool { depth == 0 && !awaitingValueAfterKey }
 
     public mutating func beginObject() {
         prepareForValue()
         bytes.append(UInt8(ascii: "{"))
-        containers.append(Container(isObject: true, hasMembers: false))
+        push(isObject: true)
     }
 
     public mutating func endObject() {
-        precondition(containers.last?.isObject == true && !awaitingValueAfterKey, "JSONWriter: unbalanced endObject")
-        containers.removeLast()
+        precondition(innermostIsObject == true && !awaitingValueAfterKey, "JSONWriter: unbalanced endObject")
+        pop()
         bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
         prepareForValue()
         bytes.append(UInt8(ascii: "["))
-        containers.append(Container(isObject: false, hasMembers: false))
+        push(isObject: false)
     }
 
     public mutating func endArray() {
-        precondition(containers.last?.isObject == false, "JSONWriter: unbalanced endArray")
-        containers.removeLast()
+        precondition(innermostIsObject == false, "JSONWriter: unbalanced endArray")
+        pop()
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Whether the innermost open container is an object; nil at the top level.
+    private var innermostIsObject: Bool? { depth == 0 ? nil : objectBits & 1 == 1 }
+
+    private mutating func push(isObject: Bool) {
+        if depth >= 64 { deeper.append((objectBits >> 63 == 1, memberBits >> 63 == 1)) }
+        objectBits = objectBits << 1 | (isObject ? 1 : 0)
+        memberBits <<= 1
+        depth += 1
+    }
+
+    private mutating func pop() {
+        objectBits >>= 1
+        memberBits >>= 1
+        depth -= 1
+        if depth >= 64, let spilled = deeper.popLast() {
+            objectBits |= (spilled.isObject ? 1 : 0) << 63
+            memberBits |= (spilled.hasMembers ? 1 : 0) << 63
+        }
     }
 
     /// Writes an object member's name; the next call must write its value.
     public mutating func key(_ name: String) {
-        precondition(containers.last?.isObject == true && !awaitingValueAfterKey, "JSONWriter: key outside an object")
+        precondition(innermostIsObject == true && !awaitingValueAfterKey, "JSONWriter: key outside an object")
         appendSeparatorIfNeeded()
         Self.appendQuoted(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
@@ -104,17 +124,43 @@ public struct JSONWriter: Sendable {
             awaitingValueAfterKey = false
             return
         }
-        precondition(containers.last?.isObject != true, "JSONWriter: object member needs a key first")
+        precondition(innermostIsObject != true, "JSONWriter: object member needs a key first")
         appendSeparatorIfNeeded()
     }
 
     private mutating func appendSeparatorIfNeeded() {
-        guard !containers.isEmpty else { return }
-        if containers[containers.count - 1].hasMembers {
+        guard depth > 0 else { return }
+        if memberBits & 1 == 1 {
             bytes.append(UInt8(ascii: ","))
         } else {
-            containers[containers.count - 1].hasMembers = true
+            memberBits |= 1
         }
+    }
+
+    /// Whether every byte is printable ASCII other than the quote and the backslash: eight bytes at a time, since
+    /// tokens of several hundred bytes pass through here on every token response.
+    static func isPlain(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A high bit in the result for each byte of `word` below `n` (n ≤ 128; exact when no byte ≥ 0x80).
+        func below(_ word: UInt64, _ n: UInt64) -> UInt64 { (word &- ones &* n) & ~word & highs }
+        func zeroByte(_ word: UInt64) -> UInt64 { below(word, 1) }
+        var index = 0
+        while index + 8 <= buffer.count {
+            let word = UnsafeRawPointer(buffer.baseAddress! + index).loadUnaligned(as: UInt64.self)
+            if word & highs != 0 || below(word, 0x20) != 0 || zeroByte(word ^ (ones &* 0x7F)) != 0
+                || zeroByte(word ^ (ones &* 0x22)) != 0 || zeroByte(word ^ (ones &* 0x5C)) != 0
+            {
+                return false
+            }
+            index += 8
+        }
+        while index < buffer.count {
+            let byte = buffer[index]
+            if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Appends `value` as a quoted JSON string.
@@ -124,10 +170,7 @@ public struct JSONWriter: Sendable {
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         // Fast path: printable ASCII without quotes or backslashes (tokens, identifiers) is copied as is.
         let plain = value.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
-            guard buffer.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
-            else {
-                return false
-            }
+            guard isPlain(buffer) else { return false }
             bytes.append(UInt8(ascii: "\""))
             bytes.append(contentsOf: buffer)
             bytes.append(UInt8(ascii: "\""))

@@ -68,6 +68,28 @@ import Testing
         #expect(!publicKey.verify(signature: Array(raw.dropLast()), message: message))
         #expect(!publicKey.verify(signature: [UInt8](repeating: 0, count: 64), message: message))
     }
+
+    /// DER → R‖S: short integers are left-padded, a sign byte is dropped, and anything that is not one
+    /// SEQUENCE of two non-negative INTEGERs of at most 32 bytes is refused.
+    @Test func derToRawConversion() throws {
+        let r = [UInt8](repeating: 0x11, count: 31)
+        let s = [0x00] + [UInt8](repeating: 0xF0, count: 32)  // sign byte before a high bit
+        let der: [UInt8] = [0x30, UInt8(4 + r.count + s.count), 0x02, UInt8(r.count)] + r + [0x02, UInt8(s.count)] + s
+        #expect(try ECDSASignature.raw(fromDER: der) == [0x00] + r + [UInt8](repeating: 0xF0, count: 32))
+        let malformed: [[UInt8]] = [
+            [],
+            Array(der.dropLast()),  // truncated
+            der + [0x00],  // trailing byte
+            [0x31] + der.dropFirst(),  // SET, not SEQUENCE
+            [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x81],  // negative s
+            [0x30, 0x03, 0x02, 0x01, 0x01],  // one integer
+            [0x30, 0x05, 0x02, 0x00, 0x02, 0x01, 0x01],  // empty r
+            [0x30, 0x26, 0x02, 0x21, 0x01] + [UInt8](repeating: 0x01, count: 32) + [0x02, 0x01, 0x01],  // r of 33 bytes
+        ]
+        for bytes in malformed {
+            #expect(throws: CryptoError.self) { try ECDSASignature.raw(fromDER: bytes) }
+        }
+    }
 }
 
 /// Known-answer tests from the RFCs.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import TesseraCrypto
@@ -221,6 +222,36 @@ struct KeyRing {
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.count == 64 && results.allSatisfy { $0 })
+    }
+
+    /// More threads than a key has reusable signing contexts: contexts are never shared between two
+    /// signatures at once (the overflow gets temporary ones), so every signature verifies.
+    @Test func moreThreadsThanSigningContexts() throws {
+        let keys = [try SigningKey.generate(.es256), try SigningKey.generate(.rs256)]
+        let threads = PrehashSigner.slotCount * 2
+        let failures = Atomic<Int>(0)
+        let done = DispatchGroup()
+        for index in 0..<threads {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                let key = keys[index % keys.count]
+                guard let publicKey = try? key.publicKey() else {
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+                for round in 0..<(key.algorithm == .rs256 ? 5 : 40) {
+                    let message = Array("thread \(index) round \(round)".utf8)
+                    guard let signature = try? key.sign(message), publicKey.verify(signature: signature, message: message)
+                    else {
+                        failures.add(1, ordering: .relaxed)
+                        return
+                    }
+                }
+            }.start()
+        }
+        done.wait()
+        #expect(failures.load(ordering: .relaxed) == 0)
     }
 }
 

@@ -137,6 +137,52 @@ func parse(_ line: [UInt8]) throws -> [String: Any] {
         json.string("a\"b")
         #expect(String(decoding: json.bytes, as: UTF8.self) == #""a\"b""#)
     }
+
+    /// Containers past the 64 tracked in bits spill to the heap and come back in order: every level
+    /// gets its commas right on the way down and on the way up.
+    @Test func deepNestingKeepsEveryLevelsCommas() throws {
+        var json = JSONWriter()
+        var expected = ""
+        for level in 0..<150 {
+            if level % 2 == 0 {
+                json.beginObject()
+                json.key("a"); json.int(level)
+                json.key("n")
+                expected += "{\"a\":\(level),\"n\":"
+            } else {
+                json.beginArray()
+                json.int(level)
+                expected += "[\(level),"
+            }
+        }
+        json.null()
+        expected += "null"
+        for level in (0..<150).reversed() {
+            if level % 2 == 0 {
+                json.key("z"); json.bool(true)
+                json.endObject()
+                expected += ",\"z\":true}"
+            } else {
+                json.string("e")
+                json.endArray()
+                expected += ",\"e\"]"
+            }
+        }
+        #expect(json.isComplete)
+        #expect(String(decoding: json.bytes, as: UTF8.self) == expected)
+    }
+
+    /// The eight-bytes-at-a-time scan agrees with the byte-by-byte rule for every byte at every position.
+    @Test func plainScanMatchesTheByteRule() {
+        for byte in UInt8(0)...UInt8(255) {
+            for position in 0..<19 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 19)
+                bytes[position] = byte
+                let expected = byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+                #expect(bytes.withUnsafeBufferPointer { JSONWriter.isPlain($0) } == expected)
+            }
+        }
+    }
 }
 
 @Suite struct BlockingPoolTests {
