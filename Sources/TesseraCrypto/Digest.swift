@@ -32,6 +32,25 @@ public enum SHA256 {
         precondition(status == 1 && length == 32, "SHA256: \(CryptoError.openSSL("EVP_Digest"))")
     }
 
+    /// Whether `hexDigest` is the lower-case hex SHA-256 digest of `bytes`, compared in constant time
+    /// (and without allocating: client secrets are checked on every token request).
+    public static func matchesHexDigest(_ bytes: UnsafeRawBufferPointer, _ hexDigest: String) -> Bool {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: digestLength * 3) { scratch in
+            let digest = UnsafeMutableBufferPointer(rebasing: scratch[..<digestLength])
+            let hex = UnsafeMutableBufferPointer(rebasing: scratch[digestLength...])
+            hash(bytes, into: digest)
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { digits in
+                for (index, byte) in digest.enumerated() {
+                    hex[2 * index] = digits[Int(byte >> 4)]
+                    hex[2 * index + 1] = digits[Int(byte & 0x0F)]
+                }
+            }
+            var expected = hexDigest
+            return expected.withUTF8 { ConstantTime.equals(UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(hex)) }
+        }
+    }
+
     /// SHA-256 of the string's UTF-8 bytes.
     public static func hash(_ string: String) -> [UInt8] { hash(Array(string.utf8)) }
 

@@ -63,6 +63,17 @@ public enum ConstantTime {
         return false
     }
 
+    /// `equals` on bytes in place.
+    public static func equals(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+        let longer = left.count >= right.count ? left : right
+        guard let base = longer.baseAddress, !longer.isEmpty else { return left.count == right.count }
+        if left.count == right.count {
+            return CRYPTO_memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
+        }
+        _ = CRYPTO_memcmp(base, base, longer.count)
+        return false
+    }
+
     private static func memcmp(_ left: [UInt8], _ right: [UInt8]) -> Int32 {
         guard !left.isEmpty else { return 0 }
         return left.withUnsafeBytes { l in

@@ -462,6 +462,10 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             keepAlive: head.keepAlive, isHead: head.method == "HEAD", startedAt: startedAt, bytesIn: wireBytes)
         if let immediate {
             finish(connection, response: immediate)
+        } else if let response = resolution.fastPath?(request) {
+            // Queued like a handler's answer, so the responses of one poll go out together after it:
+            // sending each at once would wake the peer once per response.
+            localCompletions.append(Completion(connectionID: connection.id, response: response))
         } else if let handler {
             let id = connection.id
             Task(executorPreference: self) { [self] in

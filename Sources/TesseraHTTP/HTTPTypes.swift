@@ -185,6 +185,10 @@ public struct HTTPResponse: Sendable {
 
 public typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
 
+/// A route's synchronous answer for the requests it can serve without waiting (from memory), or nil.
+/// It runs on the event loop's thread, so it must never block.
+public typealias HTTPFastPath = @Sendable (HTTPRequest) -> HTTPResponse?
+
 /// The module's one error type: a stable code and a human message.
 public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {

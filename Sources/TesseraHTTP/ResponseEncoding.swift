@@ -31,9 +31,7 @@ enum ResponseEncoding {
             {
                 continue
             }
-            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte),
-                value.utf8.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) })
-            else { continue }
+            guard isFieldName(name), isFieldValue(value) else { continue }
             appendHeader(&out, name, value)
         }
         appendHeader(&out, "Date", date)
@@ -51,6 +49,17 @@ enum ResponseEncoding {
         out.append(contentsOf: "\r\n".utf8)
         if !omitBody && !bodyless { out.append(contentsOf: response.body) }
         return out
+    }
+
+    private static func isFieldName(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { !$0.isEmpty && $0.allSatisfy(isTokenByte) }
+    }
+
+    /// No CR, LF, NUL or other control characters but tab.
+    private static func isFieldValue(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in bytes.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) } }
     }
 
     /// A protocol error: short plain text, fixed wording, always closing.

@@ -6,6 +6,7 @@ public struct Router: Sendable {
         var segments: [Segment]
         var name: String
         var handler: HTTPHandler
+        var fastPath: HTTPFastPath?
     }
 
     enum Segment: Sendable, Equatable {
@@ -14,7 +15,7 @@ public struct Router: Sendable {
     }
 
     enum Match: Sendable {
-        case found(HTTPHandler, name: String, parameters: [String: String])
+        case found(Route, parameters: [String: String])
         case methodNotAllowed(allow: [String], name: String)
         case notFound
     }
@@ -31,14 +32,20 @@ public struct Router: Sendable {
     public init() {}
 
     /// Adds a route. `pattern` is a path such as `/accounts/{id}/devices`; `name` labels metrics and logs.
-    public mutating func add(_ method: String, _ pattern: String, name: String, _ handler: @escaping HTTPHandler) {
+    /// - Parameter fastPath: answers the requests it can without suspending, on the event loop's thread;
+    ///   for the others it returns nil and `handler` runs.
+    public mutating func add(
+        _ method: String, _ pattern: String, name: String, fastPath: HTTPFastPath? = nil,
+        _ handler: @escaping HTTPHandler
+    ) {
         let segments = Self.split(pattern).map { part -> Segment in
             if part.hasPrefix("{"), part.hasSuffix("}"), part.count > 2 {
                 return .parameter(String(part.dropFirst().dropLast()))
             }
             return .literal(String(part))
         }
-        let route = Route(method: method.uppercased(), segments: segments, name: name, handler: handler)
+        let route = Route(
+            method: method.uppercased(), segments: segments, name: name, handler: handler, fastPath: fastPath)
         routes.append(route)
         if segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             hasParameterRoutes = true
@@ -51,28 +58,31 @@ public struct Router: Sendable {
         }
     }
 
-    /// What the server does with a request: run `handler` (with path parameters bound into `request`), or
-    /// answer `immediate` (404, 405 with `Allow`). `route` labels metrics and logs.
+    /// What the server does with a request: answer `immediate` (404, 405 with `Allow`), or try
+    /// `fastPath` and, when it returns nil, run `handler` (with path parameters bound into `request`).
+    /// `route` labels metrics and logs.
     public struct Resolution: Sendable {
         public var route: String
         public var request: HTTPRequest
         public var handler: HTTPHandler?
+        public var fastPath: HTTPFastPath?
         public var immediate: HTTPResponse?
     }
 
     public func resolve(_ request: HTTPRequest) -> Resolution {
         var request = request
         switch match(method: request.method, path: request.path) {
-        case .found(let handler, let name, let parameters):
+        case .found(let route, let parameters):
             request.pathParameters = parameters
-            return Resolution(route: name, request: request, handler: handler, immediate: nil)
+            return Resolution(
+                route: route.name, request: request, handler: route.handler, fastPath: route.fastPath, immediate: nil)
         case .methodNotAllowed(let allow, let name):
             var response = HTTPResponse.text(405, "Method Not Allowed\n")
             response.headers.set("Allow", allow.joined(separator: ", "))
-            return Resolution(route: name, request: request, handler: nil, immediate: response)
+            return Resolution(route: name, request: request, handler: nil, fastPath: nil, immediate: response)
         case .notFound:
             return Resolution(
-                route: Self.unmatchedRouteName, request: request, handler: nil,
+                route: Self.unmatchedRouteName, request: request, handler: nil, fastPath: nil,
                 immediate: HTTPResponse.text(404, "Not Found\n"))
         }
     }
@@ -80,6 +90,7 @@ public struct Router: Sendable {
     /// Answers a request in-process, as the server would (without the connection-level headers).
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         let resolution = resolve(request)
+        if let response = resolution.fastPath?(resolution.request) { return response }
         if let handler = resolution.handler { return await handler(resolution.request) }
         return resolution.immediate ?? HTTPResponse.text(404, "Not Found\n")
     }
@@ -100,13 +111,13 @@ public struct Router: Sendable {
         var getCandidate: (Route, [String: String])?
         for (route, parameters) in candidates {
             if route.method == method {
-                return .found(route.handler, name: route.name, parameters: parameters)
+                return .found(route, parameters: parameters)
             }
             if method == "HEAD", route.method == "GET", getCandidate == nil { getCandidate = (route, parameters) }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
         if let (route, parameters) = getCandidate {
-            return .found(route.handler, name: route.name, parameters: parameters)
+            return .found(route, parameters: parameters)
         }
         guard let first = candidates.first else { return .notFound }
         if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }

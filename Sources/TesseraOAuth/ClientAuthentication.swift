@@ -19,9 +19,14 @@ struct ClientAuthentication: Sendable {
         var method: ClientAuthenticationMethod
     }
 
-    /// Authenticates the client of a request; every failure is `invalid_client` (401), except requests
-    /// that are malformed (`invalid_request`).
-    func authenticate(_ parameters: OAuthParameters, authorization: String?) async throws(OAuthError) -> Authenticated {
+    /// The credentials a request presents, checked for form (RFC 6749 §2.3: exactly one method).
+    enum Presented {
+        case secret(clientID: String, secret: String, method: ClientAuthenticationMethod, usedBasic: Bool)
+        case assertion(String, clientID: String?)
+        case none(clientID: String)
+    }
+
+    static func presented(_ parameters: OAuthParameters, authorization: String?) throws(OAuthError) -> Presented {
         let basic = try Self.basicCredentials(authorization)
         let formSecret = parameters["client_secret"]
         let assertion = parameters["client_assertion"]
@@ -33,37 +38,65 @@ struct ClientAuthentication: Sendable {
             if let formID = parameters["client_id"], formID != basic.id {
                 throw .invalidRequest("client_id does not match the Authorization header")
             }
-            return try await secret(
-                clientID: basic.id, secret: basic.secret, method: .clientSecretBasic, usedBasic: true)
+            return .secret(clientID: basic.id, secret: basic.secret, method: .clientSecretBasic, usedBasic: true)
         }
         if let formSecret {
             let id = try parameters.required("client_id")
-            return try await secret(clientID: id, secret: formSecret, method: .clientSecretPost, usedBasic: false)
+            return .secret(clientID: id, secret: formSecret, method: .clientSecretPost, usedBasic: false)
         }
         if let assertion {
             guard parameters["client_assertion_type"] == Self.assertionType else {
                 throw .invalidRequest("client_assertion_type must be \(Self.assertionType)")
             }
-            return try await privateKeyJWT(assertion, clientID: parameters["client_id"])
+            return .assertion(assertion, clientID: parameters["client_id"])
         }
-        // No credentials: only a public client may do that.
-        let id = try parameters.required("client_id")
-        let client = try await lookup(id, usedBasic: false)
-        guard client.type == .public else {
-            throw .invalidClient("client authentication is required", usedBasic: false)
-        }
-        return Authenticated(client: client, method: .none)
+        return .none(clientID: try parameters.required("client_id"))
     }
 
-    private func secret(clientID: String, secret: String, method: ClientAuthenticationMethod, usedBasic: Bool)
-        async throws(OAuthError)
-        -> Authenticated
+    /// Authenticates the client of a request; every failure is `invalid_client` (401), except requests
+    /// that are malformed (`invalid_request`).
+    func authenticate(_ parameters: OAuthParameters, authorization: String?) async throws(OAuthError) -> Authenticated {
+        switch try Self.presented(parameters, authorization: authorization) {
+        case .secret(let id, let secret, let method, let usedBasic):
+            let client = try await lookup(id, usedBasic: usedBasic)
+            return try Self.verify(secret, of: client, method: method, usedBasic: usedBasic)
+        case .assertion(let assertion, let clientID):
+            return try await privateKeyJWT(assertion, clientID: clientID)
+        case .none(let id):
+            // No credentials: only a public client may do that.
+            let client = try await lookup(id, usedBasic: false)
+            guard client.type == .public else {
+                throw .invalidClient("client authentication is required", usedBasic: false)
+            }
+            return Authenticated(client: client, method: .none)
+        }
+    }
+
+    /// `authenticate` from memory alone, for a client secret of a client held in memory; nil when that
+    /// is not enough (another method, or the client must be read from the database).
+    func authenticateWithoutWaiting(_ parameters: OAuthParameters, authorization: String?) throws(OAuthError)
+        -> Authenticated?
     {
-        let client = try await lookup(clientID, usedBasic: usedBasic)
+        guard case .secret(let id, let secret, let method, let usedBasic) = try Self.presented(
+            parameters, authorization: authorization)
+        else { return nil }
+        guard let client = registry.clientWithoutWaiting(id: id).flatMap({ Self.exactly($0, id) }) else { return nil }
+        return try Self.verify(secret, of: client, method: method, usedBasic: usedBasic)
+    }
+
+    private static func verify(
+        _ secret: String, of client: OAuthClient, method: ClientAuthenticationMethod, usedBasic: Bool
+    ) throws(OAuthError) -> Authenticated {
         guard let hash = client.secretHash, ClientSecret.matches(secret, hash: hash) else {
             throw .invalidClient("client authentication failed", usedBasic: usedBasic)
         }
         return Authenticated(client: client, method: method)
+    }
+
+    /// The client if its id is `id` byte for byte: Swift string equality would match a canonically
+    /// equivalent id.
+    private static func exactly(_ client: OAuthClient, _ id: String) -> OAuthClient? {
+        client.id.utf8.elementsEqual(id.utf8) ? client : nil
     }
 
     /// RFC 7523 §3: iss = sub = client_id, aud names us, exp in the future, jti never seen before.
@@ -102,8 +135,7 @@ struct ClientAuthentication: Sendable {
     private func lookup(_ id: String, usedBasic: Bool) async throws(OAuthError) -> OAuthClient {
         let client: OAuthClient?
         do {
-            // Exact bytes: Swift string equality would match a canonically equivalent id.
-            client = try await registry.client(id: id).flatMap { $0.id.utf8.elementsEqual(id.utf8) ? $0 : nil }
+            client = try await registry.client(id: id).flatMap { Self.exactly($0, id) }
         } catch {
             throw .serverError("the client registry is unavailable")
         }

@@ -40,6 +40,13 @@ public final class ClientRegistry: Sendable {
         return found
     }
 
+    /// The client from memory when the in-memory copy is fresh and holds `id`; nil means: call
+    /// `client(id:)`, which may read the database.
+    public func clientWithoutWaiting(id: String) -> OAuthClient? {
+        guard let current = snapshot.read(), ContinuousClock.now - current.loadedAt < maximumAge else { return nil }
+        return current.clients[id]
+    }
+
     /// Forgets the cached clients, so the next lookup reads them again.
     public func invalidate() {
         epoch.wrappingAdd(1, ordering: .acquiringAndReleasing)

@@ -258,6 +258,7 @@ enum ClientSecret {
 
     /// Constant-time check of a presented secret against the stored hash.
     static func matches(_ presented: String, hash: String) -> Bool {
-        ConstantTime.equals(Array(SHA256.hexDigest(Array(presented.utf8)).utf8), Array(hash.utf8))
+        var presented = presented
+        return presented.withUTF8 { SHA256.matchesHexDigest(UnsafeRawBufferPointer($0), hash) }
     }
 }

@@ -208,10 +208,21 @@ public final class SigningKeyRing: Sendable {
 
     // MARK: - Loading
 
+    /// The current signer from memory when the in-memory keys are fresh and no rotation step is due;
+    /// nil means: call `signer()`, which may read the store.
+    public func signerWithoutWaiting() -> Signer? {
+        guard let cached = snapshot.read(), isFresh(cached) else { return nil }
+        return cached.signer
+    }
+
+    private func isFresh(_ cached: Snapshot) -> Bool {
+        let due = cached.nextChange.map { $0 <= now() } ?? false
+        return !due && ContinuousClock.now - cached.loadedAt < refreshInterval
+    }
+
     private func current() async throws -> Snapshot {
         if let cached = snapshot.read() {
-            let due = cached.nextChange.map { $0 <= now() } ?? false
-            if !due && ContinuousClock.now - cached.loadedAt < refreshInterval { return cached }
+            if isFresh(cached) { return cached }
             // One caller refreshes; the others keep using the copy they have.
             guard refreshing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
             else {

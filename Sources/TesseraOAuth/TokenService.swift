@@ -62,54 +62,113 @@ public struct TokenService: Sendable {
         async throws(OAuthError)
         -> Issued
     {
-        let parameters = try OAuthParameters(items)
-        let grantName = try parameters.required("grant_type")
-        guard let grant = try? GrantType(parsing: grantName), grantName != "jwt-bearer" else {
-            throw .unsupportedGrantType("grant_type \(ManagedAccountID.printable(grantName)) is not supported")
-        }
-        // User passwords: every attempt counts, per address and per account. Client secrets: failures
-        // count, per address only, so nobody can shut a client out by failing in its name.
-        let address = "address:\(remoteAddress)"
-        let carriesSecret = parameters["client_secret"] != nil || ClientAuthentication.isBasic(authorization)
-        if grant == .password {
-            try limiter.admit(keys: [address] + (parameters["username"].map { ["account:" + $0.lowercased()] } ?? []))
-        } else if carriesSecret {
-            try limiter.check(key: address)
-        }
-        let authenticated: ClientAuthentication.Authenticated
+        let request = try TokenRequest(items, authorization: authorization, remoteAddress: remoteAddress)
+        try admit(request)
+        let client: OAuthClient
         do {
-            authenticated = try await clients.authenticate(parameters, authorization: authorization)
+            client = try await clients.authenticate(request.parameters, authorization: authorization).client
         } catch {
-            if error.code == "invalid_client" && carriesSecret && grant != .password {
-                limiter.recordAttempt(keys: [address])
-            }
+            noteFailedAuthentication(error, of: request)
             throw error
         }
-        let client = authenticated.client
-        guard client.grants.contains(grant) else {
-            throw .unauthorizedClient("this client may not use the \(grant.rawValue) grant")
-        }
-        switch grant {
+        try request.check(client)
+        switch request.grant {
         case .clientCredentials:
-            return try await clientCredentials(client, parameters)
+            return try clientCredentials(client, request.parameters, signer: try await signer())
         case .password:
-            return try await password(client, parameters)
+            return try await password(client, request.parameters)
         case .authorizationCode:
-            return try await authorizationCode(client, parameters)
+            return try await authorizationCode(client, request.parameters)
         case .refreshToken:
-            return try await refresh(client, parameters)
+            return try await refresh(client, request.parameters)
         case .jwtBearer:
-            return try await jwtBearer(client, parameters)
+            return try await jwtBearer(client, request.parameters)
+        }
+    }
+
+    /// `token` answered from memory, without waiting for the database or a thread pool, when it can be:
+    /// a `client_credentials` grant by a client authenticating with its secret, with that client and the
+    /// signing key held in memory (the usual case). Nil means: call `token`; nothing has been counted.
+    public func tokenWithoutWaiting(
+        _ items: [(name: String, value: String)], authorization: String?, remoteAddress: String
+    ) throws(OAuthError) -> Issued? {
+        let request = try TokenRequest(items, authorization: authorization, remoteAddress: remoteAddress)
+        guard request.grant == .clientCredentials, let signer = keys.signerWithoutWaiting() else { return nil }
+        try admit(request)
+        let client: OAuthClient
+        do {
+            guard let authenticated = try clients.authenticateWithoutWaiting(request.parameters, authorization: authorization)
+            else { return nil }
+            client = authenticated.client
+        } catch {
+            noteFailedAuthentication(error, of: request)
+            throw error
+        }
+        try request.check(client)
+        return try clientCredentials(client, request.parameters, signer: signer)
+    }
+
+    /// A token request's parameters and grant, checked for form.
+    struct TokenRequest {
+        var parameters: OAuthParameters
+        var grant: GrantType
+        /// The limiter key of the caller's address.
+        var address: String
+        /// Whether the request presents a client secret (in the form or as HTTP Basic).
+        var carriesSecret: Bool
+
+        init(_ items: [(name: String, value: String)], authorization: String?, remoteAddress: String)
+            throws(OAuthError)
+        {
+            parameters = try OAuthParameters(items)
+            let grantName = try parameters.required("grant_type")
+            guard let grant = try? GrantType(parsing: grantName), grantName != "jwt-bearer" else {
+                throw .unsupportedGrantType("grant_type \(ManagedAccountID.printable(grantName)) is not supported")
+            }
+            self.grant = grant
+            address = "address:\(remoteAddress)"
+            carriesSecret = parameters["client_secret"] != nil || ClientAuthentication.isBasic(authorization)
+        }
+
+        func check(_ client: OAuthClient) throws(OAuthError) {
+            guard client.grants.contains(grant) else {
+                throw .unauthorizedClient("this client may not use the \(grant.rawValue) grant")
+            }
+        }
+    }
+
+    /// User passwords: every attempt counts, per address and per account. Client secrets: failures
+    /// count, per address only, so nobody can shut a client out by failing in its name.
+    private func admit(_ request: TokenRequest) throws(OAuthError) {
+        if request.grant == .password {
+            let account = request.parameters["username"].map { ["account:" + $0.lowercased()] } ?? []
+            try limiter.admit(keys: [request.address] + account)
+        } else if request.carriesSecret {
+            try limiter.check(key: request.address)
+        }
+    }
+
+    private func noteFailedAuthentication(_ error: OAuthError, of request: TokenRequest) {
+        if error.code == "invalid_client" && request.carriesSecret && request.grant != .password {
+            limiter.recordAttempt(keys: [request.address])
+        }
+    }
+
+    private func signer() async throws(OAuthError) -> SigningKeyRing.Signer {
+        do {
+            return try await keys.signer()
+        } catch {
+            throw .serverError("cannot sign the access token")
         }
     }
 
     // MARK: - Grants
 
-    private func clientCredentials(_ client: OAuthClient, _ parameters: OAuthParameters) async throws(OAuthError)
-        -> Issued
+    private func clientCredentials(_ client: OAuthClient, _ parameters: OAuthParameters, signer: SigningKeyRing.Signer)
+        throws(OAuthError) -> Issued
     {
         let scope = try grantedScope(parameters["scope"], allowed: client.scopes)
-        let token = try await accessToken(client: client, subject: .client, scope: scope)
+        let token = try signedAccessToken(client: client, subject: .client, scope: scope, signer: signer)
         return Issued(accessToken: token.value, expiresIn: token.lifetime, refreshToken: nil, scope: scope)
     }
 
@@ -348,6 +407,24 @@ public struct TokenService: Sendable {
         async throws(OAuthError)
         -> (value: String, lifetime: Int)
     {
+        let token = try signedAccessToken(client: client, subject: subject, scope: scope, signer: try await signer())
+        if let family {
+            do {
+                try await store.write {
+                    try $0.recordFamilyAccessToken(
+                        jti: token.jti, familyID: family, expiresAt: Date(timeIntervalSince1970: Double(token.expiresAt)))
+                }
+            } catch {
+                throw .serverError("cannot record the access token")
+            }
+        }
+        return (token.value, token.lifetime)
+    }
+
+    /// Builds and signs the access token's claims.
+    private func signedAccessToken(
+        client: OAuthClient, subject: Subject, scope: Set<String>, signer: SigningKeyRing.Signer
+    ) throws(OAuthError) -> (value: String, lifetime: Int, jti: String, expiresAt: Int) {
         let issuedAt = Int(now().timeIntervalSince1970)
         let lifetime = Int(client.accessTokenLifetime.components.seconds)
         let jti = TokenHash.newJTI()
@@ -382,25 +459,12 @@ public struct TokenService: Sendable {
             json.key("scope"); json.string(scope.sorted().joined(separator: " "))
         }
         json.endObject()
-        let payload = json.bytes
-        let value: String
         do {
-            let signer = try await keys.signer()
-            value = try JWS.sign(encodedHeader: signer.accessTokenHeader, payload: payload, key: signer.key)
+            let value = try JWS.sign(encodedHeader: signer.accessTokenHeader, payload: json.bytes, key: signer.key)
+            return (value, lifetime, jti, issuedAt + lifetime)
         } catch {
             throw .serverError("cannot sign the access token")
         }
-        if let family {
-            do {
-                try await store.write {
-                    try $0.recordFamilyAccessToken(
-                        jti: jti, familyID: family, expiresAt: Date(timeIntervalSince1970: Double(issuedAt + lifetime)))
-                }
-            } catch {
-                throw .serverError("cannot record the access token")
-            }
-        }
-        return (value, lifetime)
     }
 
     /// The scope to grant: what was asked for, if the client may have all of it; else all it may have.

@@ -15,16 +15,16 @@ struct ComponentTests {
 
     @Test func exactAndParameterRoutes() {
         let router = router()
-        guard case .found(_, let name, let parameters) = router.match(method: "GET", path: "/accounts/a%2Fb") else {
+        guard case .found(let route, let parameters) = router.match(method: "GET", path: "/accounts/a%2Fb") else {
             Issue.record("no match")
             return
         }
-        #expect(name == "account" && parameters == ["id": "a/b"])
-        guard case .found(_, let listName, _) = router.match(method: "POST", path: "/accounts") else {
+        #expect(route.name == "account" && parameters == ["id": "a/b"])
+        guard case .found(let list, _) = router.match(method: "POST", path: "/accounts") else {
             Issue.record("no match")
             return
         }
-        #expect(listName == "accounts_list")
+        #expect(list.name == "accounts_list")
     }
 
     @Test func notFoundAndMethodNotAllowed() {
@@ -45,11 +45,11 @@ struct ComponentTests {
     }
 
     @Test func headFallsBackToGet() {
-        guard case .found(_, let name, _) = router().match(method: "HEAD", path: "/accounts/7") else {
+        guard case .found(let route, _) = router().match(method: "HEAD", path: "/accounts/7") else {
             Issue.record("no HEAD fallback")
             return
         }
-        #expect(name == "account")
+        #expect(route.name == "account")
     }
 
     @Test func headersAreOrderedAndCaseInsensitive() {

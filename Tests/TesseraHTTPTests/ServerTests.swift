@@ -294,6 +294,28 @@ struct ServerTests {
         await server.stop()
     }
 
+    /// A route's fast path answers what it can on the loop thread; what it declines goes to the async
+    /// handler; both are framed, logged and counted alike, in order on one keep-alive connection.
+    @Test func fastPathAnswersOrDeclines() async throws {
+        let server = try TestServer()
+        let responses = try await blocking {
+            let client = try server.connect()
+            try client.send(
+                "GET /maybe-fast?fast=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: one\r\n\r\n"
+                    + "GET /maybe-fast HTTP/1.1\r\nHost: x\r\nX-Request-ID: two\r\n\r\n"
+                    + "HEAD /maybe-fast?fast=1 HTTP/1.1\r\nHost: x\r\nX-Request-ID: three\r\n\r\n")
+            return [try client.readResponse(), try client.readResponse(), try client.readResponse(forHEAD: true)]
+        }
+        #expect(responses.map { $0?.text } == ["fast one", "async two", ""])
+        #expect(responses[2]?.header("Content-Length") == "10" && responses[2]?.header("X-Request-ID") == "three")
+        #expect(await eventually { server.log.withLock { $0.count } == 3 })
+        #expect(server.log.withLock { $0.map(\.route) } == ["maybe_fast", "maybe_fast", "maybe_fast"])
+        let direct = await TestServer.defaultRouter().respond(
+            to: HTTPRequest(method: "GET", target: "/maybe-fast?fast=1", requestID: "r"))
+        #expect(String(decoding: direct.body, as: UTF8.self) == "fast r")
+        await server.stop()
+    }
+
     @Test func metricsExposition() async throws {
         let server = try TestServer()
         let client = try await blocking {

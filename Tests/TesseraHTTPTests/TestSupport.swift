@@ -75,6 +75,11 @@ final class TestServer: Sendable {
             .text(200, request.queryItems.map { "\($0.name)=\($0.value)" }.joined(separator: "|"))
         }
         router.add("GET", "/request-id", name: "request_id") { request in .text(200, request.requestID) }
+        // Answered on the loop thread when the query says so, else by the async handler.
+        router.add(
+            "GET", "/maybe-fast", name: "maybe_fast",
+            fastPath: { request in request.queryValue("fast") == "1" ? .text(200, "fast \(request.requestID)") : nil }
+        ) { request in .text(200, "async \(request.requestID)") }
         router.add("GET", "/slow/{ms}", name: "slow") { request in
             let milliseconds = Int(request.pathParameters["ms"] ?? "0") ?? 0
             try? await Task.sleep(for: .milliseconds(milliseconds))

@@ -38,7 +38,9 @@ struct OAuthFixture {
     let inspection: TokenInspection
     let audit: AuditService
 
-    init(prepublish: Duration = .seconds(3600), attemptsPerMinute: Int = 1000) throws {
+    /// - Parameter keyRefresh: how long the key ring trusts its in-memory keys (zero: it reads them on
+    ///   every use, so the token fast path never applies).
+    init(prepublish: Duration = .seconds(3600), attemptsPerMinute: Int = 1000, keyRefresh: Duration = .zero) throws {
         directory = NSTemporaryDirectory() + "tessera-oauth-\(UUID().uuidString)"
         store = try SQLiteStore(path: directory + "/tessera.sqlite3")
         let clock = clock
@@ -57,7 +59,7 @@ struct OAuthFixture {
         keys = SigningKeyRing(
             store: store, kek: kek, algorithm: .es256, prepublish: prepublish, defaultTokenLifetime: .seconds(900),
             sha256Hex: sha,
-            refreshInterval: .zero, now: now)
+            refreshInterval: keyRefresh, now: now)
         let settings = TokenService.Settings(issuer: Self.issuer, audience: "tessera")
         tokens = TokenService(
             store: store, keys: keys, accounts: accounts, clients: registry, settings: settings,
@@ -90,6 +92,15 @@ struct OAuthFixture {
         let header = basic.map { "Basic " + Data("\($0.0):\($0.1)".utf8).base64EncodedString() }
         return try await tokens.token(
             parameters.map { (name: $0.0, value: $0.1) }, authorization: header, remoteAddress: address)
+    }
+
+    /// `token` through the path that answers from memory; nil when it declines.
+    func tokenWithoutWaiting(_ parameters: [(String, String)], basic: (String, String)? = nil) throws(OAuthError)
+        -> TokenService.Issued?
+    {
+        let header = basic.map { "Basic " + Data("\($0.0):\($0.1)".utf8).base64EncodedString() }
+        return try tokens.tokenWithoutWaiting(
+            parameters.map { (name: $0.0, value: $0.1) }, authorization: header, remoteAddress: "127.0.0.1")
     }
 
     func claims(_ token: String) async throws -> JWTClaims {

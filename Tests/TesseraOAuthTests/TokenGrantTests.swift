@@ -92,6 +92,53 @@ import Testing
         _ = try await fixture.token([("grant_type", "client_credentials")], basic: (mdm.client.id, rotated.secret!))
     }
 
+    /// The in-memory path gives what the full path gives, declines whatever needs the database or a
+    /// pool (cold caches, other grants and methods, a client the cache does not hold), and counts
+    /// failed secrets the same way.
+    @Test func answeredFromMemoryLikeTheFullPath() async throws {
+        let fixture = try OAuthFixture(attemptsPerMinute: 3, keyRefresh: .seconds(3600))
+        defer { fixture.remove() }
+        let mdm = try await fixture.client(
+            ClientRegistration(name: "mdm", grants: ["client_credentials"], scopes: ["mdm", "sync:read"]))
+        let good = (mdm.client.id, try #require(mdm.secret))
+        let form = [("grant_type", "client_credentials"), ("scope", "mdm")]
+        #expect(try fixture.tokenWithoutWaiting(form, basic: good) == nil)  // nothing in memory yet
+        let full = try await fixture.token(form, basic: good)
+        let fast = try #require(try fixture.tokenWithoutWaiting(form, basic: good))
+        #expect(fast.scope == full.scope && fast.expiresIn == full.expiresIn && fast.refreshToken == nil)
+        let claims = try await fixture.claims(fast.accessToken)
+        #expect(claims.subject == mdm.client.id && claims.extra["scope"]?.stringValue == "mdm")
+        let post = [("grant_type", "client_credentials"), ("client_id", good.0), ("client_secret", good.1)]
+        #expect(try fixture.tokenWithoutWaiting(post, basic: nil)?.scope == ["mdm", "sync:read"])
+
+        // Declined: other grants, public clients, clients registered after the cache was filled.
+        #expect(try fixture.tokenWithoutWaiting([("grant_type", "refresh_token"), ("refresh_token", "x")], basic: good) == nil)
+        #expect(try fixture.tokenWithoutWaiting([("grant_type", "client_credentials"), ("client_id", good.0)]) == nil)
+        let late = try await ClientService(
+            store: fixture.store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
+            sha256Hex: { SHA256.hexDigest($0) }, registry: ClientRegistry(store: fixture.store), now: { fixture.clock.now }
+        ).create(ClientRegistration(name: "late", grants: ["client_credentials"]), by: OAuthFixture.root)
+        #expect(try fixture.tokenWithoutWaiting([("grant_type", "client_credentials")], basic: (late.client.id, late.secret!)) == nil)
+        _ = try await fixture.token([("grant_type", "client_credentials")], basic: (late.client.id, late.secret!))
+
+        // Refused alike, and failed secrets count toward the address's limit.
+        func fastError(_ form: [(String, String)], _ basic: (String, String)) -> OAuthError? {
+            do {
+                _ = try fixture.tokenWithoutWaiting(form, basic: basic)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(fastError([("grant_type", "client_credentials"), ("scope", "admin")], good)?.code == "invalid_scope")
+        for _ in 0..<3 {
+            let wrong = fastError(form, (good.0, "wrong"))
+            #expect(wrong?.code == "invalid_client" && wrong?.status == 401 && wrong?.challenge?.hasPrefix("Basic") == true)
+        }
+        #expect(fastError(form, good)?.status == 429)
+        #expect(await oauthError { _ = try await fixture.token(form, basic: good) }?.status == 429)
+    }
+
     @Test func basicCredentialsAreFormDecoded() async throws {
         #expect(
             try ClientAuthentication.basicCredentials("Basic " + Data("a%3Ab:s%2Bc+d".utf8).base64EncodedString())! == (
