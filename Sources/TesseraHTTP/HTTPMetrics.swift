@@ -36,9 +36,32 @@ public final class HTTPMetrics: Sendable {
         }
     }
 
+    /// One route's counters: recording a request hashes the route name once.
+    private struct RouteStats {
+        var requestsByStatus: [Int: UInt64] = [:]
+        var latency = Histogram()
+
+        mutating func record(status: Int, seconds: Double) {
+            requestsByStatus[status, default: 0] += 1
+            latency.record(seconds)
+        }
+
+        mutating func add(_ other: RouteStats) {
+            for (status, count) in other.requestsByStatus { requestsByStatus[status, default: 0] += count }
+            latency.add(other.latency)
+        }
+    }
+
     private struct State {
-        var requests: [RequestKey: UInt64] = [:]
-        var latency: [String: Histogram] = [:]
+        var routes: [String: RouteStats] = [:]
+
+        var requests: [RequestKey: UInt64] {
+            var requests: [RequestKey: UInt64] = [:]
+            for (route, stats) in routes {
+                for (status, count) in stats.requestsByStatus { requests[RequestKey(route: route, status: status)] = count }
+            }
+            return requests
+        }
     }
 
     /// Counters are kept per shard, picked by thread, so event-loop threads recording requests never
@@ -53,18 +76,15 @@ public final class HTTPMetrics: Sendable {
     public init() {}
 
     private var currentShard: Shard {
-        // Thread handles are aligned addresses: hash them rather than use their low bits.
-        var hasher = Hasher()
-        hasher.combine(UInt(pthread_self()))
-        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+        // Thread handles are aligned addresses: mix them (Fibonacci hashing) rather than use their low bits.
+        shards[Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60) % shards.count]
     }
 
     /// Records one answered request.
     public func recordRequest(route: String, status: Int, duration: Duration) {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         currentShard.state.withLock { state in
-            state.requests[RequestKey(route: route, status: status), default: 0] += 1
-            state.latency[route, default: Histogram()].record(seconds)
+            state.routes[route, default: RouteStats()].record(status: status, seconds: seconds)
         }
     }
 
@@ -76,7 +96,7 @@ public final class HTTPMetrics: Sendable {
     /// The number of requests counted for `route` and `status`.
     public func requestCount(route: String, status: Int) -> UInt64 {
         shards.reduce(0) { total, shard in
-            total + shard.state.withLock { $0.requests[RequestKey(route: route, status: status)] ?? 0 }
+            total + shard.state.withLock { $0.routes[route]?.requestsByStatus[status] ?? 0 }
         }
     }
 
@@ -84,8 +104,7 @@ public final class HTTPMetrics: Sendable {
         var total = State()
         for shard in shards {
             let part = shard.state.withLock { $0 }
-            for (key, count) in part.requests { total.requests[key, default: 0] += count }
-            for (route, histogram) in part.latency { total.latency[route, default: Histogram()].add(histogram) }
+            for (route, stats) in part.routes { total.routes[route, default: RouteStats()].add(stats) }
         }
         return total
     }
@@ -105,7 +124,7 @@ public final class HTTPMetrics: Sendable {
         }
         out += "# HELP tessera_http_request_duration_seconds HTTP request latency, by route.\n"
         out += "# TYPE tessera_http_request_duration_seconds histogram\n"
-        for (route, histogram) in snapshot.latency.sorted(by: { $0.key < $1.key }) {
+        for (route, histogram) in snapshot.routes.mapValues(\.latency).sorted(by: { $0.key < $1.key }) {
             let label = Self.escape(route)
             for (index, bound) in Self.latencyBuckets.enumerated() {
                 out +=

@@ -51,6 +51,7 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func remove(_ name: String) {
+        guard contains(name) else { return }
         pairs.removeAll { $0.name.asciiCaseInsensitiveEquals(name) }
     }
 
@@ -105,9 +106,9 @@ public struct HTTPRequest: Sendable {
     ) {
         self.method = method
         self.target = target
-        if let mark = target.firstIndex(of: "?") {
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
             self.path = String(target[..<mark])
-            let query = String(target[target.index(after: mark)...])
+            let query = String(target[target.utf8.index(after: mark)...])
             self.query = query
             self.queryItems = FormDecoding.decodeItems(query)
         } else {
@@ -337,18 +338,17 @@ public enum FormDecoding {
     }
 
     public static func decode(_ text: String, plusAsSpace: Bool) -> String {
-        decode(text[...], plusAsSpace: plusAsSpace)
+        needsDecoding(text[...], plusAsSpace: plusAsSpace) ? decode(text[...], plusAsSpace: plusAsSpace) : text
+    }
+
+    private static func needsDecoding(_ text: Substring, plusAsSpace: Bool) -> Bool {
+        text.utf8.contains { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }
     }
 
     // Concrete (not generic) so that callers in other modules get the specialised loop.
     public static func decode(_ text: Substring, plusAsSpace: Bool) -> String {
         // Most names and values need no decoding at all.
-        var plain = true
-        for byte in text.utf8 where byte == UInt8(ascii: "%") || (plusAsSpace && byte == UInt8(ascii: "+")) {
-            plain = false
-            break
-        }
-        if plain { return String(text) }
+        if !needsDecoding(text, plusAsSpace: plusAsSpace) { return String(text) }
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

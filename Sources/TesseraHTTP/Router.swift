@@ -97,31 +97,31 @@ public struct Router: Sendable {
 
     /// Resolves a percent-encoded path. HEAD falls back to GET; the server then drops the body.
     func match(method: String, path: String) -> Match {
-        var candidates: [(Route, [String: String])] = []
         if hasParameterRoutes {
             let parts = Self.split(path)
-            for route in routes {
-                if let parameters = Self.bind(route.segments, parts) { candidates.append((route, parameters)) }
-            }
-        } else {
-            candidates = (literalRoutes[path] ?? []).map { ($0, [:]) }
+            return choose(method: method, from: routes.compactMap { route in Self.bind(route.segments, parts).map { (route, $0) } })
         }
-        // The first route for the method wins; HEAD falls back to GET; otherwise 405 with what is allowed.
+        // Literal routes only: no parameters to bind, and the stored list is used as it is.
+        return choose(method: method, from: literalRoutes[path] ?? [], parameters: { _ in [:] })
+    }
+
+    private func choose(method: String, from candidates: [(Route, [String: String])]) -> Match {
+        choose(method: method, from: candidates.map(\.0), parameters: { candidates[$0].1 })
+    }
+
+    /// The first route for the method wins; HEAD falls back to GET; otherwise 405 with what is allowed.
+    private func choose(method: String, from candidates: [Route], parameters: (Int) -> [String: String]) -> Match {
         var allowed: [String] = []
-        var getCandidate: (Route, [String: String])?
-        for (route, parameters) in candidates {
-            if route.method == method {
-                return .found(route, parameters: parameters)
-            }
-            if method == "HEAD", route.method == "GET", getCandidate == nil { getCandidate = (route, parameters) }
+        var getCandidate: Int?
+        for (index, route) in candidates.enumerated() {
+            if route.method == method { return .found(route, parameters: parameters(index)) }
+            if method == "HEAD", route.method == "GET", getCandidate == nil { getCandidate = index }
             if !allowed.contains(route.method) { allowed.append(route.method) }
         }
-        if let (route, parameters) = getCandidate {
-            return .found(route, parameters: parameters)
-        }
+        if let getCandidate { return .found(candidates[getCandidate], parameters: parameters(getCandidate)) }
         guard let first = candidates.first else { return .notFound }
         if allowed.contains("GET"), !allowed.contains("HEAD") { allowed.append("HEAD") }
-        return .methodNotAllowed(allow: allowed, name: first.0.name)
+        return .methodNotAllowed(allow: allowed, name: first.name)
     }
 
     private static func split(_ path: String) -> [Substring] {

@@ -161,7 +161,7 @@ public struct AuthorizationService: Sendable {
         -> SignInOutcome
     {
         do {
-            try limiter.admit(keys: ["address:\(remoteAddress)", "account:\(username.lowercased())"])
+            try limiter.admit(keys: ["ip:" + remoteAddress, "account:\(username.lowercased())"])
         } catch {
             return .retry("Too many attempts. Wait a minute and try again.")
         }
@@ -187,7 +187,7 @@ public struct AuthorizationService: Sendable {
         async -> SignInOutcome
     {
         do {
-            try limiter.admit(keys: ["address:\(remoteAddress)", "account:\(username.lowercased())"])
+            try limiter.admit(keys: ["ip:" + remoteAddress, "account:\(username.lowercased())"])
         } catch {
             return .changePassword("Too many attempts. Wait a minute and try again.")
         }

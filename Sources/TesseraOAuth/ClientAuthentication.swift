@@ -143,17 +143,19 @@ struct ClientAuthentication: Sendable {
         return client
     }
 
-    /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
     /// Whether an `Authorization` header uses the Basic scheme (case-insensitively, RFC 9110 §11.1).
     static func isBasic(_ header: String?) -> Bool {
-        guard let header else { return false }
-        let scheme: StaticString = "basic "
-        guard header.utf8.count > scheme.utf8CodeUnitCount else { return false }
-        return scheme.withUTF8Buffer { expected in
-            zip(header.utf8, expected).allSatisfy { ($0 | 0x20) == $1 }  // ASCII case-insensitive
+        guard var header else { return false }
+        return header.withUTF8 { header in
+            let scheme: StaticString = "basic "
+            guard header.count > scheme.utf8CodeUnitCount else { return false }
+            return scheme.withUTF8Buffer { expected in
+                expected.indices.allSatisfy { (header[$0] | 0x20) == expected[$0] }  // ASCII case-insensitive
+            }
         }
     }
 
+    /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
     static func basicCredentials(_ header: String?) throws(OAuthError) -> (id: String, secret: String)? {
         guard var header, isBasic(header) else { return nil }
         let decoded = header.withUTF8 { header in

@@ -115,8 +115,10 @@ public struct OAuthEndpoints: Sendable {
         guard request.hasMediaType("application/x-www-form-urlencoded") else {
             throw .invalidRequest("the body must be application/x-www-form-urlencoded")
         }
-        guard let items = request.formItems else { throw .invalidRequest("the body is not UTF-8") }
-        return items
+        guard let text = String(validating: request.body, as: UTF8.self) else {
+            throw .invalidRequest("the body is not UTF-8")
+        }
+        return FormDecoding.decodeItems(text)
     }
 
     static func error(_ error: OAuthError) -> HTTPResponse {
@@ -132,14 +134,14 @@ public struct OAuthEndpoints: Sendable {
     }
 
     /// Token responses must not be cached (RFC 6749 §5.1).
-    static func noStore(_ response: HTTPResponse) -> HTTPResponse {
+    static func noStore(_ response: consuming HTTPResponse) -> HTTPResponse {
         var response = response
         response.headers.set("Cache-Control", "no-store")
         response.headers.set("Pragma", "no-cache")
         return response
     }
 
-    static func cacheable(_ response: HTTPResponse) -> HTTPResponse {
+    static func cacheable(_ response: consuming HTTPResponse) -> HTTPResponse {
         var response = response
         response.headers.set("Cache-Control", "public, max-age=300")
         return response

@@ -126,7 +126,7 @@ public struct TokenService: Sendable {
                 throw .unsupportedGrantType("grant_type \(ManagedAccountID.printable(grantName)) is not supported")
             }
             self.grant = grant
-            address = "address:\(remoteAddress)"
+            address = "ip:" + remoteAddress  // short, so usually stored inline (no allocation)
             carriesSecret = parameters["client_secret"] != nil || ClientAuthentication.isBasic(authorization)
         }
 
@@ -504,12 +504,12 @@ enum TokenHash {
     /// Unique, not secret (it travels inside a signed token): a random per-process prefix and a counter,
     /// so issuing needs no random bytes per token.
     static func newJTI() -> String {
-        var bytes = jtiPrefix
         let sequence = jtiCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: sequence >> UInt64(shift)))
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { bytes in
+            _ = bytes.initialize(from: jtiPrefix)
+            for index in 0..<8 { bytes[12 + index] = UInt8(truncatingIfNeeded: sequence >> UInt64(56 - 8 * index)) }
+            return Base64URL.encode(UnsafeBufferPointer(bytes))
         }
-        return Base64URL.encode(bytes)
     }
     private static let jtiPrefix = SecureRandom.bytes(12)
     private static let jtiCounter = Atomic<UInt64>(0)
