@@ -65,14 +65,16 @@ healthz_ok() {
     ) 2>/dev/null
 }
 
-# launch_server CONFIG LOG: `tessera serve --config CONFIG`, stderr appended to LOG; waits for /healthz.
+# launch_server CONFIG LOG [PREFIX…]: `PREFIX… tessera serve --config CONFIG` (PREFIX e.g. `taskset -c 0`),
+# stderr appended to LOG; waits for /healthz.
 launch_server() {
     local config=$1
     ! healthz_ok || die "something already answers on 127.0.0.1:$PORT; set BENCH_PORT"
     SERVER_LOG=$2
+    shift 2
     : >"$SERVER_LOG"
     # >> (O_APPEND) so the log can be truncated between runs.
-    "$BIN" serve --config "$config" >>"$SERVER_LOG" 2>&1 &
+    "$@" "$BIN" serve --config "$config" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 200); do
         server_alive || { tail -n 20 "$SERVER_LOG" >&2; die "server exited during start-up"; }

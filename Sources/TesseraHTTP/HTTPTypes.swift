@@ -342,7 +342,9 @@ public enum FormDecoding {
     }
 
     private static func needsDecoding(_ text: Substring, plusAsSpace: Bool) -> Bool {
-        text.utf8.contains { $0 == UInt8(ascii: "%") || (plusAsSpace && $0 == UInt8(ascii: "+")) }
+        let escaped = { (byte: UInt8) in byte == UInt8(ascii: "%") || (plusAsSpace && byte == UInt8(ascii: "+")) }
+        return text.utf8.withContiguousStorageIfAvailable { $0.contains(where: escaped) }
+            ?? text.utf8.contains(where: escaped)
     }
 
     // Concrete (not generic) so that callers in other modules get the specialised loop.

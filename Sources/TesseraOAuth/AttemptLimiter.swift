@@ -47,10 +47,10 @@ public final class AttemptLimiter: Sendable {
     }
 
     /// Throws `slow_down` (429) when the bucket is empty, taking nothing.
-    public func check(key: String, now: ContinuousClock.Instant = .now) throws(OAuthError) {
+    public func check(key: String, now: ContinuousClock.Instant? = nil) throws(OAuthError) {
         let wait = shard(key).buckets.withLock { buckets -> Double in
             guard let bucket = buckets[key] else { return 0 }  // never drawn from: full
-            let refilled = refilled(bucket, at: now)
+            let refilled = refilled(bucket, at: now ?? .now)
             return refilled.tokens >= 1 ? 0 : (1 - refilled.tokens) * 60 / Double(perMinute)
         }
         if wait > 0 { throw .tooManyRequests(retryAfter: Int(wait.rounded(.up))) }

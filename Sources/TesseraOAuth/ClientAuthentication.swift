@@ -96,7 +96,10 @@ struct ClientAuthentication: Sendable {
     /// The client if its id is `id` byte for byte: Swift string equality would match a canonically
     /// equivalent id.
     private static func exactly(_ client: OAuthClient, _ id: String) -> OAuthClient? {
-        client.id.utf8.elementsEqual(id.utf8) ? client : nil
+        var stored = client.id
+        var presented = id
+        let same = stored.withUTF8 { stored in presented.withUTF8 { stored.elementsEqual($0) } }
+        return same ? client : nil
     }
 
     /// RFC 7523 §3: iss = sub = client_id, aud names us, exp in the future, jti never seen before.

@@ -103,8 +103,11 @@ public struct OAuthEndpoints: Sendable {
             json.key("scope"); json.string(issued.scope.sorted().joined(separator: " "))
         }
         json.endObject()
-        return noStore(.json(200, json.bytes))
+        return HTTPResponse(status: 200, headers: noStoreJSONHeaders, body: json.bytes)
     }
+
+    /// What `noStore(.json(…))` sets, built once for the token response.
+    static let noStoreJSONHeaders = noStore(.json(200, [])).headers
 
     /// The form body of a POST; OAuth endpoints take `application/x-www-form-urlencoded` only.
     static func form(_ request: HTTPRequest) throws(OAuthError) -> [(name: String, value: String)] {
