@@ -278,7 +278,9 @@ enum ECDSASignature {
         for part in 0..<2 {
             var integer = try element(tag: 0x02)
             guard !integer.isEmpty, der[integer.lowerBound] < 0x80 else { throw malformed }
-            while integer.count > 1, der[integer.lowerBound] == 0 { integer = (integer.lowerBound + 1)..<integer.upperBound }
+            while integer.count > 1, der[integer.lowerBound] == 0 {
+                integer = (integer.lowerBound + 1)..<integer.upperBound
+            }
             guard integer.count <= componentLength else { throw malformed }
             let end = (part + 1) * componentLength
             for (offset, position) in integer.enumerated() { out[end - integer.count + offset] = der[position] }

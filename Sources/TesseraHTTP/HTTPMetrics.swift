@@ -58,7 +58,9 @@ public final class HTTPMetrics: Sendable {
         var requests: [RequestKey: UInt64] {
             var requests: [RequestKey: UInt64] = [:]
             for (route, stats) in routes {
-                for (status, count) in stats.requestsByStatus { requests[RequestKey(route: route, status: status)] = count }
+                for (status, count) in stats.requestsByStatus {
+                    requests[RequestKey(route: route, status: status)] = count
+                }
             }
             return requests
         }

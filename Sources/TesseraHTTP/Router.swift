@@ -99,7 +99,9 @@ public struct Router: Sendable {
     func match(method: String, path: String) -> Match {
         if hasParameterRoutes {
             let parts = Self.split(path)
-            return choose(method: method, from: routes.compactMap { route in Self.bind(route.segments, parts).map { (route, $0) } })
+            return choose(
+                method: method,
+                from: routes.compactMap { route in Self.bind(route.segments, parts).map { (route, $0) } })
         }
         // Literal routes only: no parameters to bind, and the stored list is used as it is.
         return choose(method: method, from: literalRoutes[path] ?? [], parameters: { _ in [:] })

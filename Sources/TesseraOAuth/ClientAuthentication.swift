@@ -77,8 +77,9 @@ struct ClientAuthentication: Sendable {
     func authenticateWithoutWaiting(_ parameters: OAuthParameters, authorization: String?) throws(OAuthError)
         -> Authenticated?
     {
-        guard case .secret(let id, let secret, let method, let usedBasic) = try Self.presented(
-            parameters, authorization: authorization)
+        guard
+            case .secret(let id, let secret, let method, let usedBasic) = try Self.presented(
+                parameters, authorization: authorization)
         else { return nil }
         guard let client = registry.clientWithoutWaiting(id: id).flatMap({ Self.exactly($0, id) }) else { return nil }
         return try Self.verify(secret, of: client, method: method, usedBasic: usedBasic)

@@ -97,7 +97,9 @@ public struct TokenService: Sendable {
         try admit(request)
         let client: OAuthClient
         do {
-            guard let authenticated = try clients.authenticateWithoutWaiting(request.parameters, authorization: authorization)
+            guard
+                let authenticated = try clients.authenticateWithoutWaiting(
+                    request.parameters, authorization: authorization)
             else { return nil }
             client = authenticated.client
         } catch {
@@ -412,7 +414,8 @@ public struct TokenService: Sendable {
             do {
                 try await store.write {
                     try $0.recordFamilyAccessToken(
-                        jti: token.jti, familyID: family, expiresAt: Date(timeIntervalSince1970: Double(token.expiresAt)))
+                        jti: token.jti, familyID: family,
+                        expiresAt: Date(timeIntervalSince1970: Double(token.expiresAt)))
                 }
             } catch {
                 throw .serverError("cannot record the access token")

@@ -242,7 +242,8 @@ struct KeyRing {
                 }
                 for round in 0..<(key.algorithm == .rs256 ? 5 : 40) {
                     let message = Array("thread \(index) round \(round)".utf8)
-                    guard let signature = try? key.sign(message), publicKey.verify(signature: signature, message: message)
+                    guard let signature = try? key.sign(message),
+                        publicKey.verify(signature: signature, message: message)
                     else {
                         failures.add(1, ordering: .relaxed)
                         return

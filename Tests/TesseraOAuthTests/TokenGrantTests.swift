@@ -112,13 +112,19 @@ import Testing
         #expect(try fixture.tokenWithoutWaiting(post, basic: nil)?.scope == ["mdm", "sync:read"])
 
         // Declined: other grants, public clients, clients registered after the cache was filled.
-        #expect(try fixture.tokenWithoutWaiting([("grant_type", "refresh_token"), ("refresh_token", "x")], basic: good) == nil)
+        #expect(
+            try fixture.tokenWithoutWaiting([("grant_type", "refresh_token"), ("refresh_token", "x")], basic: good)
+                == nil)
         #expect(try fixture.tokenWithoutWaiting([("grant_type", "client_credentials"), ("client_id", good.0)]) == nil)
         let late = try await ClientService(
-            store: fixture.store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
-            sha256Hex: { SHA256.hexDigest($0) }, registry: ClientRegistry(store: fixture.store), now: { fixture.clock.now }
+            store: fixture.store,
+            defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
+            sha256Hex: { SHA256.hexDigest($0) }, registry: ClientRegistry(store: fixture.store),
+            now: { fixture.clock.now }
         ).create(ClientRegistration(name: "late", grants: ["client_credentials"]), by: OAuthFixture.root)
-        #expect(try fixture.tokenWithoutWaiting([("grant_type", "client_credentials")], basic: (late.client.id, late.secret!)) == nil)
+        #expect(
+            try fixture.tokenWithoutWaiting(
+                [("grant_type", "client_credentials")], basic: (late.client.id, late.secret!)) == nil)
         _ = try await fixture.token([("grant_type", "client_credentials")], basic: (late.client.id, late.secret!))
 
         // Refused alike, and failed secrets count toward the address's limit.
@@ -133,7 +139,8 @@ import Testing
         #expect(fastError([("grant_type", "client_credentials"), ("scope", "admin")], good)?.code == "invalid_scope")
         for _ in 0..<3 {
             let wrong = fastError(form, (good.0, "wrong"))
-            #expect(wrong?.code == "invalid_client" && wrong?.status == 401 && wrong?.challenge?.hasPrefix("Basic") == true)
+            #expect(
+                wrong?.code == "invalid_client" && wrong?.status == 401 && wrong?.challenge?.hasPrefix("Basic") == true)
         }
         #expect(fastError(form, good)?.status == 429)
         #expect(await oauthError { _ = try await fixture.token(form, basic: good) }?.status == 429)
