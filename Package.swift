@@ -42,6 +42,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TesseraDirectory",
+            dependencies: ["CLDAP", "TesseraCore", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TesseraOAuth",
             dependencies: [
                 "TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform",
@@ -96,6 +101,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraDirectoryTests", dependencies: ["TesseraDirectory", "TesseraPlatform"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",
             dependencies: ["TesseraServer", "TesseraHTTP", "TesseraCore", "TesseraStore", "TesseraCrypto"],

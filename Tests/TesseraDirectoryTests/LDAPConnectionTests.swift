@@ -1,0 +1,202 @@
+import Foundation
+import Testing
+
+@testable import TesseraDirectory
+
+/// Runs blocking LDAP calls on a thread of their own, as the server runs them on its blocking pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }.start()
+    }
+}
+
+/// The kind of `LDAPError` a call throws, or nil if it does not throw one.
+func ldapErrorKind(_ body: () throws -> Void) -> LDAPError.Kind? {
+    do {
+        try body()
+        return nil
+    } catch let error as LDAPError {
+        return error.kind
+    } catch {
+        return nil
+    }
+}
+
+@Suite struct LDAPConnectionTests {
+    static let personAttributes = [
+        "uid", "givenName", "sn", "mail", "employeeNumber", "departmentNumber", "entryUUID", "modifyTimestamp",
+    ]
+
+    @Test func serviceBindAndSearchOverStartTLS() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let entries = try await blocking {
+            let connection = try LDAPConnection(
+                LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: server.caFile))
+            try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+            return try connection.search(
+                base: TestDirectory.suffix, filter: LDAPFilter.equals("uid", "jane"),
+                attributes: Self.personAttributes, sizeLimit: 2)
+        }
+        #expect(entries.count == 1)
+        let jane = try #require(entries.first)
+        #expect(jane.dn == "uid=jane,ou=people,dc=example,dc=com")
+        #expect(jane.string("givenName") == "Jane" && jane.string("SN") == "Appleseed")
+        #expect(jane.string("mail") == "jane@example.com" && jane.string("employeeNumber") == "1001")
+        #expect(jane.string("departmentNumber") == "Engineering")
+        #expect(UUID(uuidString: jane.string("entryUUID") ?? "") != nil)
+        #expect(jane.string("modifyTimestamp")?.hasSuffix("Z") == true)
+        #expect(jane.values("userPassword").isEmpty)  // not asked for, and not readable anyway
+    }
+
+    @Test func ldapsAndPlaintextOnLoopback() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let counts = try await blocking {
+            try [
+                LDAPSettings(uri: server.ldapsURI, transport: .ldaps, caFile: server.caFile),
+                LDAPSettings(uri: server.ldapURI, transport: .plaintext),
+            ].map { settings in
+                let connection = try LDAPConnection(settings)
+                try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+                return try connection.search(
+                    base: "ou=people," + TestDirectory.suffix, filter: "(objectClass=inetOrgPerson)",
+                    attributes: ["uid"]
+                ).count
+            }
+        }
+        #expect(counts == [3, 3])
+    }
+
+    @Test func settingsThatWouldLeakPasswordsOrCannotWorkAreRefused() {
+        let refused: [LDAPSettings] = [
+            LDAPSettings(uri: "ldap://directory.example.com", transport: .plaintext),
+            LDAPSettings(uri: "ldap://10.0.0.5:389", transport: .plaintext),
+            LDAPSettings(uri: "ldap://directory.example.com", transport: .ldaps),
+            LDAPSettings(uri: "ldaps://directory.example.com", transport: .startTLS),
+            LDAPSettings(uri: "http://directory.example.com", transport: .startTLS),
+            LDAPSettings(uri: "ldap://", transport: .startTLS),
+            LDAPSettings(uri: "ldap://a.example.com ldap://b.example.com", transport: .startTLS),
+            LDAPSettings(uri: "ldap://127.0.0.1", transport: .startTLS, operationTimeout: .zero),
+            LDAPSettings(uri: "ldaps://127.0.0.1", transport: .ldaps, caFile: "/nonexistent/ca.pem"),
+        ]
+        for settings in refused {
+            #expect(ldapErrorKind { _ = try LDAPConnection(settings) } == .configuration, "\(settings.uri)")
+        }
+        #expect(throws: Never.self) {
+            try LDAPSettings(uri: "ldap://[::1]:389", transport: .plaintext).validate()
+            try LDAPSettings(uri: "LDAPS://directory.example.com:636", transport: .ldaps).validate()
+        }
+    }
+
+    @Test func wrongCredentialsAndEmptyPasswordsAreRefused() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let kinds = try await blocking {
+            let connection = try LDAPConnection(
+                LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: server.caFile))
+            let person = "uid=jane,ou=people,dc=example,dc=com"
+            return [
+                ldapErrorKind { try connection.bind(dn: person, password: "wrong") },
+                ldapErrorKind { try connection.bind(dn: "uid=nobody,ou=people,dc=example,dc=com", password: "x") },
+                // An empty password would be an unauthenticated bind, which servers answer with success.
+                ldapErrorKind { try connection.bind(dn: person, password: "") },
+                ldapErrorKind { try connection.bind(dn: person, password: "correct horse battery staple") },
+            ]
+        }
+        #expect(kinds == [.invalidCredentials, .invalidCredentials, .invalidCredentials, nil])
+    }
+
+    @Test func filterValuesAreEscaped() async throws {
+        #expect(LDAPFilter.escape("a*b(c)d\\e\u{0}f\u{7}é") == "a\\2ab\\28c\\29d\\5ce\\00f\\07é")
+        #expect(LDAPFilter.equals("uid", "*") == "(uid=\\2a)")
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let found = try await blocking {
+            let connection = try LDAPConnection(
+                LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: server.caFile))
+            try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+            return try ["*", "jane)(uid=*", "*)(|(uid=*", "jane\u{0}", "jan*", "\\6aane", "o*brien", "jane"].map {
+                try connection.search(
+                    base: TestDirectory.suffix, filter: LDAPFilter.equals("uid", $0), attributes: ["uid"]
+                )
+                .map(\.dn)
+            }
+        }
+        #expect(
+            found == [
+                [], [], [], [], [], [], ["uid=o*brien,ou=people,dc=example,dc=com"],
+                ["uid=jane,ou=people,dc=example,dc=com"],
+            ])
+    }
+
+    @Test func attributeDescriptionsAreChecked() {
+        for valid in ["uid", "userPrincipalName", "sAMAccountName", "objectGUID;binary", "2.5.4.3", "x-custom"] {
+            #expect(LDAPFilter.isAttributeDescription(valid), "\(valid)")
+        }
+        for invalid in ["", "uid)(", "1uid", "uid=", "ui d", "2.5..3", "uid;", "é"] {
+            #expect(!LDAPFilter.isAttributeDescription(invalid), "\(invalid)")
+        }
+    }
+
+    @Test func unreachableOrUntrustedServersAreUnavailable() async throws {
+        let server = try await TestDirectory.start()
+        let otherCA = try await TestDirectory.start()
+        let closed = try freePort()
+        defer {
+            server.stop()
+            otherCA.stop()
+        }
+        let kinds = try await blocking {
+            [
+                ldapErrorKind {
+                    _ = try LDAPConnection(LDAPSettings(uri: "ldap://127.0.0.1:\(closed)", transport: .startTLS))
+                },
+                ldapErrorKind {
+                    let connection = try LDAPConnection(
+                        LDAPSettings(uri: "ldap://127.0.0.1:\(closed)", transport: .plaintext))
+                    try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+                },
+                // The server's certificate is not signed by the CA this client trusts.
+                ldapErrorKind {
+                    _ = try LDAPConnection(
+                        LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: otherCA.caFile))
+                },
+                ldapErrorKind {
+                    let connection = try LDAPConnection(
+                        LDAPSettings(uri: server.ldapsURI, transport: .ldaps, caFile: otherCA.caFile))
+                    try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+                },
+            ]
+        }
+        #expect(kinds == [.unavailable, .unavailable, .unavailable, .unavailable])
+    }
+
+    @Test func sizeLimitsAndMissingBases() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let kinds = try await blocking {
+            let connection = try LDAPConnection(
+                LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: server.caFile))
+            try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+            return [
+                ldapErrorKind {
+                    _ = try connection.search(
+                        base: TestDirectory.suffix, filter: "(objectClass=inetOrgPerson)", attributes: ["uid"],
+                        sizeLimit: 1)
+                },
+                ldapErrorKind {
+                    _ = try connection.search(
+                        base: "ou=nowhere," + TestDirectory.suffix, filter: "(uid=jane)", attributes: ["uid"])
+                },
+                ldapErrorKind {
+                    _ = try connection.search(
+                        base: TestDirectory.suffix, scope: .oneLevel, filter: "(uid=jane)", attributes: ["uid"])
+                },
+            ]
+        }
+        #expect(kinds == [.sizeLimitExceeded, .noSuchObject, nil])
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real OpenLDAP server for one test: Fixtures/ldap/slapd.conf.template and directory.ldif loaded
+/// with `slapadd` into a temporary directory, a throwaway certificate (its own CA) made with the openssl
+/// CLI, and `slapd` in the foreground on two free loopback ports (`ldap://` and `ldaps://`). `stop()`
+/// ends it and removes everything. `make test` installs Debian's slapd and ldap-utils.
+final class TestDirectory: Sendable {
+    static let suffix = "dc=example,dc=com"
+    static let serviceDN = "cn=tessera,ou=services,dc=example,dc=com"
+    static let servicePassword = "service-secret"
+
+    let directory: String
+    let port: Int
+    let tlsPort: Int
+    /// The server's self-signed certificate, which is also the CA file clients trust.
+    let caFile: String
+    private let process: Mutex<Process?>
+
+    var ldapURI: String { "ldap://127.0.0.1:\(port)" }
+    var ldapsURI: String { "ldaps://127.0.0.1:\(tlsPort)" }
+
+    private init(directory: String, port: Int, tlsPort: Int, caFile: String, process: Process) {
+        self.directory = directory
+        self.port = port
+        self.tlsPort = tlsPort
+        self.caFile = caFile
+        self.process = Mutex(process)
+    }
+
+    static func start() async throws -> TestDirectory {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/ldap")
+        let directory = NSTemporaryDirectory() + "tessera-slapd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+        let certificate = directory + "/server-cert.pem"
+        let key = directory + "/server-key.pem"
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", key, "-out",
+                certificate, "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ])
+        let template = try String(contentsOf: fixtures.appendingPathComponent("slapd.conf.template"), encoding: .utf8)
+        let configuration = directory + "/slapd.conf"
+        try template.replacingOccurrences(of: "@DIR@", with: directory)
+            .replacingOccurrences(of: "@CERTIFICATE@", with: certificate)
+            .replacingOccurrences(of: "@KEY@", with: key)
+            .write(toFile: configuration, atomically: true, encoding: .utf8)
+        try run(
+            "/usr/sbin/slapadd",
+            ["-f", configuration, "-l", fixtures.appendingPathComponent("directory.ldif").path])
+        // A port picked here may be taken by someone else before slapd binds it: try fresh ones then.
+        for _ in 0..<3 {
+            if let server = try await launch(directory: directory, configuration: configuration, caFile: certificate) {
+                return server
+            }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+        throw DirectoryTestFailure("slapd did not start listening on loopback")
+    }
+
+    private static func launch(directory: String, configuration: String, caFile: String) async throws
+        -> TestDirectory?
+    {
+        let (port, tlsPort) = (try freePort(), try freePort())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
+        // -d 0: stay in the foreground (so the test owns the process) and log nothing.
+        process.arguments = [
+            "-f", configuration, "-h", "ldap://127.0.0.1:\(port)/ ldaps://127.0.0.1:\(tlsPort)/", "-d", "0",
+        ]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        for _ in 0..<200 {
+            if canConnect(port), canConnect(tlsPort) {
+                return TestDirectory(
+                    directory: directory, port: port, tlsPort: tlsPort, caFile: caFile, process: process)
+            }
+            guard process.isRunning else { return nil }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.terminate()
+        process.waitUntilExit()
+        return nil
+    }
+
+    /// Ends slapd and removes its files. SIGKILL, because Foundation starts children with the calling
+    /// thread's signal mask, in which the test runner blocks SIGTERM (slapd would never see it); the
+    /// database is thrown away anyway.
+    func stop() {
+        process.withLock { process in
+            guard let running = process else { return }
+            if running.isRunning { kill(running.processIdentifier, SIGKILL) }
+            running.waitUntilExit()
+            process = nil
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private static func run(_ path: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw DirectoryTestFailure("\(path) failed: \(String(decoding: output, as: UTF8.self))")
+        }
+    }
+}
+
+struct DirectoryTestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A loopback port nothing listens on at the moment (the kernel's pick for port 0).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw DirectoryTestFailure("socket failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+            bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+        }
+    }
+    guard bound else { throw DirectoryTestFailure("bind failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Whether something accepts TCP connections on the loopback port.
+func canConnect(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
