@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "TesseraDirectory",
-            dependencies: ["CLDAP", "TesseraCore", "TesseraPlatform"],
+            dependencies: ["CLDAP", "CTesseraShims", "TesseraCore", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,4 +1,5 @@
 internal import CLDAP
+internal import CTesseraShims
 
 #if canImport(Glibc)
     import Glibc
@@ -121,11 +122,14 @@ public final class LDAPConnection {
 
     public let settings: LDAPSettings
     private let handle: OpaquePointer
+    private static let ignoringSIGPIPE: Void = tessera_ignore_sigpipe()
 
     /// Opens the handle and, for StartTLS, upgrades the connection at once (so a server that cannot
     /// do TLS fails here, before any password is sent).
     public init(_ settings: LDAPSettings) throws(LDAPError) {
         try settings.validate()
+        // libldap writes to its socket with plain send(): a server that went away must not end the process.
+        _ = Self.ignoringSIGPIPE
         self.settings = settings
         var handle: OpaquePointer?
         let status = ldap_initialize(&handle, settings.uri)

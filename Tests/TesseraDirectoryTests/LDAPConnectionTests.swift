@@ -67,7 +67,7 @@ func ldapErrorKind(_ body: () throws -> Void) -> LDAPError.Kind? {
                 ).count
             }
         }
-        #expect(counts == [3, 3])
+        #expect(counts == [5, 5])
     }
 
     @Test func settingsThatWouldLeakPasswordsOrCannotWorkAreRefused() {

@@ -16,6 +16,7 @@ final class TestDirectory: Sendable {
     static let servicePassword = "service-secret"
 
     let directory: String
+    let configuration: String
     let port: Int
     let tlsPort: Int
     /// The server's self-signed certificate, which is also the CA file clients trust.
@@ -25,8 +26,9 @@ final class TestDirectory: Sendable {
     var ldapURI: String { "ldap://127.0.0.1:\(port)" }
     var ldapsURI: String { "ldaps://127.0.0.1:\(tlsPort)" }
 
-    private init(directory: String, port: Int, tlsPort: Int, caFile: String, process: Process) {
+    private init(directory: String, configuration: String, port: Int, tlsPort: Int, caFile: String, process: Process) {
         self.directory = directory
+        self.configuration = configuration
         self.port = port
         self.tlsPort = tlsPort
         self.caFile = caFile
@@ -70,6 +72,16 @@ final class TestDirectory: Sendable {
         -> TestDirectory?
     {
         let (port, tlsPort) = (try freePort(), try freePort())
+        guard let process = try await runSlapd(configuration: configuration, port: port, tlsPort: tlsPort) else {
+            return nil
+        }
+        return TestDirectory(
+            directory: directory, configuration: configuration, port: port, tlsPort: tlsPort, caFile: caFile,
+            process: process)
+    }
+
+    /// Starts slapd on the ports; the process once both accept connections, nil if it exits first.
+    private static func runSlapd(configuration: String, port: Int, tlsPort: Int) async throws -> Process? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
         // -d 0: stay in the foreground (so the test owns the process) and log nothing.
@@ -80,28 +92,43 @@ final class TestDirectory: Sendable {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         for _ in 0..<200 {
-            if canConnect(port), canConnect(tlsPort) {
-                return TestDirectory(
-                    directory: directory, port: port, tlsPort: tlsPort, caFile: caFile, process: process)
-            }
+            if canConnect(port), canConnect(tlsPort) { return process }
             guard process.isRunning else { return nil }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
+        Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         return nil
+    }
+
+    /// Kills slapd (its clients' connections break) and starts it again on the same ports and data.
+    func restart() async throws {
+        kill()
+        for _ in 0..<3 {
+            if let process = try await Self.runSlapd(configuration: configuration, port: port, tlsPort: tlsPort) {
+                self.process.withLock { $0 = process }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw DirectoryTestFailure("slapd did not start again on 127.0.0.1:\(port)")
+    }
+
+    /// Kills slapd, keeping its files (connections to it now fail).
+    func kill() {
+        process.withLock { process in
+            guard let running = process else { return }
+            if running.isRunning { Glibc.kill(running.processIdentifier, SIGKILL) }
+            running.waitUntilExit()
+            process = nil
+        }
     }
 
     /// Ends slapd and removes its files. SIGKILL, because Foundation starts children with the calling
     /// thread's signal mask, in which the test runner blocks SIGTERM (slapd would never see it); the
     /// database is thrown away anyway.
     func stop() {
-        process.withLock { process in
-            guard let running = process else { return }
-            if running.isRunning { kill(running.processIdentifier, SIGKILL) }
-            running.waitUntilExit()
-            process = nil
-        }
+        kill()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

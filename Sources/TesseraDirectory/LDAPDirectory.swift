@@ -1,0 +1,209 @@
+import Synchronization
+public import TesseraCore
+import TesseraPlatform
+
+/// The organisation's LDAP directory as a source of people: sign-in with directory passwords and
+/// lookups, through a pool of connections bound as Tessera's service account.
+///
+/// Every libldap call runs on the directory's own blocking threads (one per pooled connection), never
+/// on the cooperative pool or an event loop. A connection that fails as unavailable is dropped and the
+/// operation retried once on a fresh one, so a restarted directory server costs no failed sign-ins.
+public final class LDAPDirectory: Sendable {
+    public struct Configuration: Sendable {
+        public var connection: LDAPSettings
+        public var serviceDN: String
+        /// Read from the file the configuration names; never logged.
+        public var servicePassword: String
+        /// Connections kept open, and threads for directory calls.
+        public var poolSize: Int
+        public var mapping: DirectoryMapping
+        public var managedDomains: ManagedDomains
+
+        public init(
+            connection: LDAPSettings, serviceDN: String, servicePassword: String, poolSize: Int = 4,
+            mapping: DirectoryMapping, managedDomains: ManagedDomains
+        ) {
+            self.connection = connection
+            self.serviceDN = serviceDN
+            self.servicePassword = servicePassword
+            self.poolSize = poolSize
+            self.mapping = mapping
+            self.managedDomains = managedDomains
+        }
+    }
+
+    /// A pooled handle and whom it is bound as.
+    private final class Handle: @unchecked Sendable {
+        // Used by one pool thread at a time: taken from `idle`, returned after the operation.
+        let connection: LDAPConnection
+        var boundAsService = false
+        init(_ connection: LDAPConnection) { self.connection = connection }
+    }
+
+    public let configuration: Configuration
+    private let threads: BlockingPool
+    private let idle = Mutex<[Handle]>([])
+
+    public init(_ configuration: Configuration) throws(DirectoryError) {
+        do {
+            try configuration.connection.validate()
+        } catch {
+            throw DirectoryError(.configuration, error.message)
+        }
+        try configuration.mapping.validate(managedDomains: configuration.managedDomains)
+        guard !configuration.serviceDN.isEmpty, !configuration.servicePassword.isEmpty else {
+            throw DirectoryError(.configuration, "the directory service account needs a DN and a password")
+        }
+        guard (1...64).contains(configuration.poolSize) else {
+            throw DirectoryError(.configuration, "the LDAP pool size must be 1 to 64")
+        }
+        self.configuration = configuration
+        self.threads = BlockingPool(name: "ldap", threads: configuration.poolSize)
+    }
+
+    /// Signs a person in with their directory password: the name is looked up as the service account
+    /// (escaped per RFC 4515, exactly one entry), then the entry's DN is bound with the password.
+    ///
+    /// Unknown names, wrong or empty passwords, names matching several entries and disabled entries all
+    /// throw `.rejected`; an unknown name still costs a bind, so timing does not tell it apart.
+    public func signIn(username: String, password: String) async throws(DirectoryError) -> DirectoryPerson {
+        let rejected = DirectoryError(.rejected, "wrong name or password")
+        guard !password.isEmpty, !username.isEmpty else { throw rejected }
+        let mapping = configuration.mapping
+        return try await withHandle { handle in
+            let entry = try self.entry(username: username, on: handle)
+            // From here the handle is bound as someone else until the next service bind.
+            handle.boundAsService = false
+            guard let entry else {
+                // The same round trip a wrong password costs.
+                _ = try? handle.connection.bind(dn: "cn=tessera-no-such-entry," + mapping.userBase, password: password)
+                throw rejected
+            }
+            do {
+                try handle.connection.bind(dn: entry.dn, password: password)
+            } catch let error as LDAPError where error.kind == .invalidCredentials {
+                throw rejected
+            }
+            try self.bindAsService(handle)
+            let person = try mapping.person(
+                from: entry, groupDNs: try self.groups(of: entry.dn, on: handle),
+                managedDomains: self.configuration.managedDomains)
+            guard !person.isDisabled else { throw rejected }
+            return person
+        }
+    }
+
+    /// The person a sign-in name belongs to; nil when no entry (or more than one) matches.
+    public func person(username: String) async throws(DirectoryError) -> DirectoryPerson? {
+        guard !username.isEmpty else { return nil }
+        let mapping = configuration.mapping
+        return try await withHandle { handle in
+            guard let entry = try self.entry(username: username, on: handle) else { return nil }
+            return try mapping.person(
+                from: entry, groupDNs: try self.groups(of: entry.dn, on: handle),
+                managedDomains: self.configuration.managedDomains)
+        }
+    }
+
+    /// The one entry a sign-in name matches, searched as the service account; nil when none or several
+    /// do (several are never guessed between).
+    private func entry(username: String, on handle: Handle) throws -> LDAPEntry? {
+        let mapping = configuration.mapping
+        try bindAsService(handle)
+        do {
+            let entries = try handle.connection.search(
+                base: mapping.userBase, scope: mapping.userScope, filter: mapping.signInFilter(username: username),
+                attributes: mapping.attributes, sizeLimit: 2)
+            return entries.count == 1 ? entries.first : nil
+        } catch  where error.kind == .sizeLimitExceeded {
+            return nil
+        }
+    }
+
+    // MARK: - Groups
+
+    /// The DNs of the groups `dn` belongs to, nested groups included.
+    private func groups(of dn: String, on handle: Handle) throws(LDAPError) -> [String] {
+        guard let groups = configuration.mapping.groups, !groups.roles.isEmpty else { return [] }
+        switch groups.membership {
+        case .activeDirectoryInChain:
+            let filter = "(&\(groups.filter)(member:1.2.840.113556.1.4.1941:=\(LDAPFilter.escape(dn))))"
+            return try handle.connection.search(base: groups.base, filter: filter, attributes: ["1.1"]).map(\.dn)
+        case .memberAttribute(let attribute):
+            // Breadth first: the groups listing `dn`, then the groups listing those, and so on.
+            var found: [String] = []
+            var seen: Set<String> = [DirectoryMapping.normalisedDN(dn)]
+            var frontier = [dn]
+            for _ in 0..<GroupMapping.maximumDepth where !frontier.isEmpty {
+                var next: [String] = []
+                for chunk in stride(from: 0, to: frontier.count, by: 50).map({
+                    frontier[$0..<min($0 + 50, frontier.count)]
+                }) {
+                    let members = chunk.map { LDAPFilter.equals(attribute, $0) }.joined()
+                    let filter = "(&\(groups.filter)(|\(members)))"
+                    for entry in try handle.connection.search(base: groups.base, filter: filter, attributes: ["1.1"])
+                    where seen.insert(DirectoryMapping.normalisedDN(entry.dn)).inserted {
+                        next.append(entry.dn)
+                    }
+                }
+                found += next
+                frontier = next
+            }
+            return found
+        }
+    }
+
+    // MARK: - Pool
+
+    private func bindAsService(_ handle: Handle) throws(LDAPError) {
+        guard !handle.boundAsService else { return }
+        try handle.connection.bind(dn: configuration.serviceDN, password: configuration.servicePassword)
+        handle.boundAsService = true
+    }
+
+    /// Runs `body` on a pool thread with an idle handle (or a new one). A handle that fails as
+    /// unavailable is dropped and `body` runs once more on a fresh one; other handles go back idle.
+    /// `body` throws `LDAPError` (translated here) or `DirectoryError`.
+    private func withHandle<T: Sendable>(_ body: @escaping @Sendable (Handle) throws -> T)
+        async throws(DirectoryError) -> T
+    {
+        let result: Result<T, DirectoryError> = await threads.run { [self] in
+            var attempt = 0
+            while true {
+                attempt += 1
+                let reused = idle.withLock { $0.popLast() }
+                let handle: Handle
+                do {
+                    handle = try reused ?? Handle(LDAPConnection(configuration.connection))
+                } catch {
+                    return .failure(Self.translate(error))
+                }
+                do {
+                    let value = try body(handle)
+                    idle.withLock { $0.append(handle) }
+                    return .success(value)
+                } catch {
+                    let failure = Self.translate(error)
+                    // A stale pooled handle (the server restarted): try once more on a new connection.
+                    if failure.kind == .unavailable, reused != nil, attempt == 1 { continue }
+                    if failure.kind != .unavailable { idle.withLock { $0.append(handle) } }
+                    return .failure(failure)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private static func translate(_ error: any Error) -> DirectoryError {
+        if let error = error as? DirectoryError { return error }
+        guard let error = error as? LDAPError else { return DirectoryError(.unavailable, "\(error)") }
+        switch error.kind {
+        case .unavailable, .sizeLimitExceeded, .failed: return DirectoryError(.unavailable, error.message)
+        case .invalidCredentials:
+            return DirectoryError(.configuration, "the directory refused the service account: \(error.message)")
+        case .noSuchObject:
+            return DirectoryError(.configuration, "a configured base DN does not exist: \(error.message)")
+        case .configuration: return DirectoryError(.configuration, error.message)
+        }
+    }
+}
