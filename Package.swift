@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TesseraDirectoryTests", dependencies: ["TesseraDirectory", "TesseraPlatform"],
+            name: "TesseraDirectoryTests", dependencies: ["TesseraDirectory", "TesseraCore", "TesseraPlatform"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",

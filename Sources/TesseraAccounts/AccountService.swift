@@ -16,16 +16,20 @@ public struct AccountService: Sendable {
     let audit: AuditLog
     let generateTemporaryPassword: @Sendable () -> String
     let now: @Sendable () -> Date
+    /// The directory people sign in through, if one is configured.
+    public let directory: (any PasswordDirectory)?
 
     /// - Parameters:
     ///   - generateTemporaryPassword: a fresh random temporary password per call.
     ///   - sha256Hex: hex SHA-256, for the audit chain.
     ///   - now: the clock (tests pass a fixed one).
+    ///   - directory: where names that are not local accounts sign in (LDAP), with just-in-time accounts.
     public init(
         store: any Store, policy: AccountPolicy, hasher: any PasswordHashing,
         generateTemporaryPassword: @escaping @Sendable () -> String, sha256Hex: @escaping @Sendable ([UInt8]) -> String,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, directory: (any PasswordDirectory)? = nil
     ) {
+        self.directory = directory
         self.store = store
         self.policy = policy
         self.hasher = hasher
@@ -286,9 +290,24 @@ public struct AccountService: Sendable {
         case passwordChangeRequired(Account)
     }
 
-    /// Checks a local password, counting failures and locking the account past the threshold.
-    /// Every failure is `CoreError.unauthenticated`; callers facing the network should not reveal which.
-    public func signIn(_ managedID: String, password: String) async throws -> SignIn {
+    /// Checks a password. Local accounts are checked here, counting failures and locking the account past
+    /// the threshold; with a directory configured, any other name (a managed ID without a local account,
+    /// or a directory sign-in name) is checked by the directory, and its account created or refreshed
+    /// from the directory's entry (just-in-time provisioning).
+    /// Every refusal is `CoreError.unauthenticated`; callers facing the network should not reveal which.
+    /// An unreachable directory is `CoreError.unavailable`.
+    public func signIn(_ name: String, password: String) async throws -> SignIn {
+        if let directory {
+            var account: Account?
+            if let id = try? parse(name) { account = try await store.read { try $0.account(managedID: id) } }
+            if account == nil || account?.source == directory.source {
+                return .signedIn(try await signIn(name, password: password, through: directory))
+            }
+        }
+        return try await signInLocally(name, password: password)
+    }
+
+    private func signInLocally(_ managedID: String, password: String) async throws -> SignIn {
         let id = try parse(managedID)
         let failed = CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
         // 1. Count the attempt under the write lock before the (slow) password check.
@@ -338,6 +357,50 @@ public struct AccountService: Sendable {
             }
             try updated.checkTemporaryPasswordCurrent(at: now())
             return updated.credential?.isTemporary == true ? .passwordChangeRequired(updated) : .signedIn(updated)
+        }
+    }
+
+    /// A directory sign-in, then the account: found by the directory's stable id (and renamed if the
+    /// directory renamed the person), adopted when a directory account of that managed ID has no stable
+    /// id yet, or created. A managed ID held by an account of another source is never taken over.
+    private func signIn(_ name: String, password: String, through directory: any PasswordDirectory) async throws
+        -> Account
+    {
+        let identity: DirectoryIdentity
+        do {
+            identity = try await directory.authenticate(name, password: password)
+        } catch let error as CoreError where error.kind == .unauthenticated {
+            // As long as a refused local password takes, so timing does not tell local accounts apart.
+            _ = try? await hasher.hashPassword(password)
+            throw CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
+        }
+        let actor = Actor.system(job: "directory-sign-in")
+        let at = now()
+        return try await store.change { [audit] transaction in
+            let known = try transaction.account(source: identity.source, externalID: identity.externalID)
+            let holder = try transaction.account(managedID: identity.managedID)
+            guard let existing = known ?? holder else {
+                let created = Account.provisioned(from: identity, id: UUID().uuidString.lowercased(), at: at)
+                try insert(created, in: transaction)
+                try audit.record(
+                    AuditRecord.account(created, action: "account.create", actor: actor, before: nil), in: transaction,
+                    at: at)
+                return created
+            }
+            if let holder, holder.id != existing.id || (known == nil && holder.externalID != nil) {
+                throw CoreError(
+                    .unauthenticated, "sign_in.conflict",
+                    "managed ID \(identity.managedID) belongs to another account than the directory's entry")
+            }
+            try existing.checkDirectorySignInAllowed(from: identity.source)
+            let next = existing.refreshed(from: identity, at: at)
+            if next != existing {
+                try save(next, replacing: existing, in: transaction)
+                try audit.record(
+                    AuditRecord.account(next, action: "account.directory_refresh", actor: actor, before: existing),
+                    in: transaction, at: at)
+            }
+            return next
         }
     }
 

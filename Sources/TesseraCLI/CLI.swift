@@ -12,6 +12,7 @@ enum ExitStatus {
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let notFound: Int32 = 66
+    static let unavailable: Int32 = 69
     static let `internal`: Int32 = 70
     static let conflict: Int32 = 73
     static let notPermitted: Int32 = 77
@@ -203,6 +204,7 @@ public enum TesseraCLI {
                 case .notFound: ExitStatus.notFound
                 case .conflict: ExitStatus.conflict
                 case .notPermitted, .unauthenticated: ExitStatus.notPermitted
+                case .unavailable: ExitStatus.unavailable
                 case .internal: ExitStatus.internal
                 }
             return (status, error.message)

@@ -12,6 +12,8 @@ public struct CoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notPermitted = "not_permitted"
         /// The credential is wrong, expired or locked.
         case unauthenticated
+        /// A system we depend on (the directory) cannot answer now; trying again later may work.
+        case unavailable
         /// A fault of ours or of a system we depend on.
         case `internal`
     }

@@ -196,9 +196,25 @@ public struct DirectoryMapping: Sendable, Equatable {
         }
     }
 
-    /// The filter that finds the entry a person signs in with.
-    public func signInFilter(username: String) -> String {
-        "(&\(userFilter)\(LDAPFilter.equals(loginAttribute, username)))"
+    /// The filter that finds the entry a person signs in with. `name` is what they typed: their
+    /// directory sign-in name (matched against `loginAttribute`), or their managed ID (matched against
+    /// the attribute the managed ID is made of).
+    public func signInFilter(username name: String) -> String {
+        var attribute = loginAttribute
+        var value = name
+        if let at = name.lastIndex(of: "@") {
+            switch managedID {
+            case .attributeAtDomain(let source, let domain)
+            where name[name.index(after: at)...].lowercased() == domain.lowercased():
+                attribute = source
+                value = String(name[..<at])
+            case .attribute(let source):
+                attribute = source
+            case .attributeAtDomain:
+                break  // another domain: a sign-in name with an @ (a userPrincipalName, say)
+            }
+        }
+        return "(&\(userFilter)\(LDAPFilter.equals(attribute, value)))"
     }
 
     /// The entry as a person, with the roles of `groupDNs` (the groups the entry belongs to).

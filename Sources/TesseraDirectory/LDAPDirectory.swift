@@ -207,3 +207,28 @@ public final class LDAPDirectory: Sendable {
         }
     }
 }
+
+extension LDAPDirectory: PasswordDirectory {
+    public var source: AccountSource { .ldap }
+
+    /// `signIn` in the terms of account services: refusals (including entries the mapping cannot use,
+    /// which are also for the administrator to fix) are `unauthenticated`, an unreachable or
+    /// misconfigured directory is `unavailable`.
+    public func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity {
+        let person: DirectoryPerson
+        do {
+            person = try await signIn(username: name, password: password)
+        } catch {
+            switch error.kind {
+            case .rejected, .invalidEntry:
+                throw CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
+            case .unavailable, .configuration:
+                throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be used: \(error.message)")
+            }
+        }
+        return DirectoryIdentity(
+            source: .ldap, externalID: person.stableID, managedID: person.managedID, givenName: person.givenName,
+            familyName: person.familyName, email: person.email, employeeNumber: person.employeeNumber,
+            department: person.department, roles: person.roles)
+    }
+}

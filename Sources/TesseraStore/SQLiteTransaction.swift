@@ -30,6 +30,14 @@ struct SQLiteTransaction: StoreTransaction {
         .first
     }
 
+    func account(source: AccountSource, externalID: String) throws -> Account? {
+        try connection.query(
+            "SELECT \(Self.accountColumns) FROM accounts WHERE source = ? AND external_id = ?",
+            [.text(source.rawValue), .text(externalID)], Self.account
+        )
+        .first
+    }
+
     func accounts(matching query: AccountQuery) throws -> [Account] {
         var conditions: [String] = []
         var bindings: [SQLiteValue] = []

@@ -46,6 +46,8 @@ public struct AccountQuery: Sendable, Equatable {
 public protocol StoreReader {
     func account(id: String) throws -> Account?
     func account(managedID: ManagedAccountID) throws -> Account?
+    /// The account a directory knows by this stable id (unique per source).
+    func account(source: AccountSource, externalID: String) throws -> Account?
     func accounts(matching query: AccountQuery) throws -> [Account]
     /// Deactivated accounts whose deactivation happened at or before `cutoff`.
     func accountsDeactivated(before cutoff: Date, source: AccountSource) throws -> [Account]

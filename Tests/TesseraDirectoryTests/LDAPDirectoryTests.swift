@@ -25,6 +25,18 @@ extension TestDirectory {
     }
 }
 
+/// The `CoreError.Kind` an async call throws, or nil.
+func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
+    do {
+        try await body()
+        return nil
+    } catch let error as CoreError {
+        return error.kind
+    } catch {
+        return nil
+    }
+}
+
 /// The `DirectoryError.Kind` an async call throws, or nil.
 func directoryErrorKind(_ body: () async throws -> Void) async -> DirectoryError.Kind? {
     do {
@@ -102,6 +114,27 @@ func directoryErrorKind(_ body: () async throws -> Void) async -> DirectoryError
         let jane = try await directory.signIn(username: "jane", password: "correct horse battery staple")
         #expect(jane.managedID.rawValue == "jane@appleid.example.com")
         _ = try await directory.signIn(username: "john", password: "another long passphrase")
+    }
+
+    /// As account services see it: the managed ID works as a sign-in name, refusals are
+    /// `unauthenticated`, a directory that is down is `unavailable`.
+    @Test func authenticatesForAccountServices() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let directory = try LDAPDirectory(server.configuration())
+        let jane = try await directory.authenticate(
+            "Jane@AppleID.example.com", password: "correct horse battery staple")
+        #expect(jane.source == .ldap && jane.managedID.rawValue == "jane@appleid.example.com")
+        #expect(jane.roles == [.deviceEnrolmentManager, .staff] && UUID(uuidString: jane.externalID) != nil)
+        // A managed ID of another domain is a sign-in name like any other (no such uid here).
+        let other = await coreErrorKind { _ = try await directory.authenticate("jane@example.org", password: "x") }
+        let wrong = await coreErrorKind { _ = try await directory.authenticate("jane", password: "wrong") }
+        #expect(other == .unauthenticated && wrong == .unauthenticated)
+        server.kill()
+        let down = await coreErrorKind {
+            _ = try await directory.authenticate("jane", password: "correct horse battery staple")
+        }
+        #expect(down == .unavailable)
     }
 
     @Test func aRefusedServiceAccountIsAConfigurationProblem() async throws {

@@ -1,0 +1,148 @@
+import Foundation
+import Synchronization
+import TesseraAccounts
+import TesseraCore
+import TesseraCrypto
+import TesseraStore
+import Testing
+
+/// An in-memory directory: people by sign-in name, each with a password and what the directory says
+/// about them; `reachable` false makes it answer like a directory that is down.
+final class FakeDirectory: PasswordDirectory {
+    struct Person {
+        var password: String
+        var identity: DirectoryIdentity
+    }
+
+    let people = Mutex<[String: Person]>([:])
+    let reachable = Atomic(true)
+    var source: AccountSource { .ldap }
+
+    func add(_ name: String, password: String, managedID: String, externalID: String, roles: Set<Role> = []) {
+        let identity = DirectoryIdentity(
+            source: .ldap, externalID: externalID,
+            managedID: try! ManagedAccountID(managedID, managedDomains: ManagedDomains(["appleid.example.com"])),
+            givenName: "Dir", familyName: name.capitalized, email: "\(name)@example.com", roles: roles)
+        people.withLock { $0[name] = Person(password: password, identity: identity) }
+    }
+
+    func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity {
+        guard reachable.load(ordering: .relaxed) else {
+            throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be reached")
+        }
+        let key = name.hasSuffix("@appleid.example.com") ? String(name.dropLast("@appleid.example.com".count)) : name
+        guard let person = people.withLock({ $0[key] }), person.password == password else {
+            throw CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
+        }
+        return person.identity
+    }
+}
+
+extension Fixture {
+    func service(with directory: FakeDirectory) -> AccountService {
+        AccountService(
+            store: store, policy: policy, hasher: TestHasher(),
+            generateTemporaryPassword: { TemporaryPassword.generate() },
+            sha256Hex: { SHA256.hexDigest($0) }, now: { [clock] in clock.now }, directory: directory)
+    }
+}
+
+func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
+    do {
+        try await body()
+        return nil
+    } catch let error as CoreError {
+        return error.kind
+    } catch {
+        return nil
+    }
+}
+
+@Suite struct DirectorySignInTests {
+    @Test func firstSignInCreatesTheAccountAndLaterOnesRefreshAndRenameIt() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let directory = FakeDirectory()
+        directory.add(
+            "jane", password: "pw-jane", managedID: "jane@appleid.example.com", externalID: "uuid-1", roles: [.staff])
+        let service = fixture.service(with: directory)
+        guard case .signedIn(let created) = try await service.signIn("jane", password: "pw-jane") else {
+            Issue.record("not signed in")
+            return
+        }
+        #expect(created.managedID.rawValue == "jane@appleid.example.com" && created.source == .ldap)
+        #expect(created.externalID == "uuid-1" && created.credential == nil && created.roles == [.staff])
+        #expect(created.email == "jane@example.com")
+        // The managed ID works as a sign-in name too, and nothing changed: same version.
+        guard case .signedIn(let again) = try await service.signIn("jane@appleid.example.com", password: "pw-jane")
+        else {
+            Issue.record("not signed in")
+            return
+        }
+        #expect(again == created)
+        // The directory renames her and gives her another role: one account, renamed, roles replaced.
+        directory.add(
+            "jane", password: "pw-jane", managedID: "jane.doe@appleid.example.com", externalID: "uuid-1",
+            roles: [.contentManager])
+        guard case .signedIn(let renamed) = try await service.signIn("jane", password: "pw-jane") else {
+            Issue.record("not signed in")
+            return
+        }
+        #expect(renamed.id == created.id && renamed.managedID.rawValue == "jane.doe@appleid.example.com")
+        #expect(renamed.roles == [.contentManager] && renamed.version == created.version + 1)
+        let all = try await service.accounts(matching: AccountQuery(), by: Fixture.root)
+        #expect(all.map(\.managedID.rawValue) == ["jane.doe@appleid.example.com"])
+        let actions = try await fixture.audit.entries(from: 1, limit: 10, by: Fixture.root).map(\.action)
+        #expect(actions == ["account.create", "account.directory_refresh"])
+    }
+
+    @Test func localAccountsStayLocalAndAreNeverTakenOver() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let directory = FakeDirectory()
+        let service = fixture.service(with: directory)
+        let admin = try await fixture.create("admin", roles: ["administrator"])
+        _ = try await service.changePassword(
+            "admin@appleid.example.com", current: admin.temporaryPassword!, new: "a local passphrase")
+        // The directory has an "admin" too: the local account answers with its own password only.
+        directory.add("admin", password: "directory pw", managedID: "admin@appleid.example.com", externalID: "uuid-9")
+        guard
+            case .signedIn(let local) = try await service.signIn(
+                "admin@appleid.example.com", password: "a local passphrase")
+        else {
+            Issue.record("not signed in")
+            return
+        }
+        #expect(local.source == .local && local.roles == [.administrator])
+        let refusals = [
+            await coreErrorKind { _ = try await service.signIn("admin@appleid.example.com", password: "directory pw") },
+            // By directory name: the directory vouches, but the managed ID is a local account's.
+            await coreErrorKind { _ = try await service.signIn("admin", password: "directory pw") },
+        ]
+        #expect(refusals == [.unauthenticated, .unauthenticated])
+        #expect(try await service.accounts(matching: AccountQuery(), by: Fixture.root).count == 1)
+    }
+
+    @Test func refusalsDeactivationAndAnUnreachableDirectory() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let directory = FakeDirectory()
+        directory.add("john", password: "pw-john", managedID: "john@appleid.example.com", externalID: "uuid-2")
+        let service = fixture.service(with: directory)
+        #expect(await coreErrorKind { _ = try await service.signIn("john", password: "wrong") } == .unauthenticated)
+        #expect(await coreErrorKind { _ = try await service.signIn("nobody", password: "pw") } == .unauthenticated)
+        _ = try await service.signIn("john", password: "pw-john")
+        // Deactivated in Tessera: the directory's yes is not enough.
+        _ = try await service.deactivate("john@appleid.example.com", by: Fixture.root)
+        #expect(await coreErrorKind { _ = try await service.signIn("john", password: "pw-john") } == .unauthenticated)
+        // Down: "unavailable", never "wrong password".
+        directory.reachable.store(false, ordering: .relaxed)
+        #expect(await coreErrorKind { _ = try await service.signIn("john", password: "pw-john") } == .unavailable)
+        // Another directory person whose new managed ID another directory account holds: refused.
+        directory.reachable.store(true, ordering: .relaxed)
+        directory.add("ann", password: "pw-ann", managedID: "ann@appleid.example.com", externalID: "uuid-3")
+        _ = try await service.signIn("ann", password: "pw-ann")
+        directory.add("bob", password: "pw-bob", managedID: "ann@appleid.example.com", externalID: "uuid-4")
+        #expect(await coreErrorKind { _ = try await service.signIn("bob", password: "pw-bob") } == .unauthenticated)
+    }
+}
