@@ -141,6 +141,8 @@ public struct AuthorizationService: Sendable {
         case retry(String)
         /// The password is temporary: show the change form.
         case changePassword(String)
+        /// The directory cannot check the password now: show the form again, answered 503.
+        case unavailable(String)
     }
 
     /// Continues with an existing browser session, if it is live and its account can still sign in.
@@ -174,6 +176,8 @@ public struct AuthorizationService: Sendable {
             }
         } catch let error as CoreError where error.code == "sign_in.temporary_password_expired" {
             return .retry("Your temporary password has expired. Ask an administrator for a new one.")
+        } catch let error as CoreError where error.kind == .unavailable {
+            return .unavailable("The directory cannot check your password right now. Try again in a minute.")
         } catch {
             return .retry("The managed ID or password is wrong, or the account cannot sign in.")
         }

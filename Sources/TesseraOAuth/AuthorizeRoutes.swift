@@ -88,6 +88,12 @@ public struct AuthorizeEndpoint: Sendable {
             return page(
                 authorization, form: .signIn(username: field("username")), message: message, request: request,
                 status: 401)
+        case .unavailable(let message):
+            var response = page(
+                authorization, form: .signIn(username: field("username")), message: message, request: request,
+                status: 503)
+            response.headers.set("Retry-After", "30")
+            return response
         case .changePassword(let message):
             return page(
                 authorization, form: .changePassword(username: field("username")), message: message, request: request,

@@ -34,6 +34,12 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
             challenge: usedBasic ? #"Basic realm="tessera", charset="UTF-8""# : nil)
     }
 
+    /// The directory that checks the password cannot be reached: 503, so clients try again rather
+    /// than tell the person their password is wrong.
+    static func temporarilyUnavailable(_ message: String) -> OAuthError {
+        OAuthError("temporarily_unavailable", message, status: 503, retryAfter: 30)
+    }
+
     static func tooManyRequests(retryAfter: Int) -> OAuthError {
         OAuthError("slow_down", "too many attempts; try again later", status: 429, retryAfter: retryAfter)
     }

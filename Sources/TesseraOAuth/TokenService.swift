@@ -187,6 +187,8 @@ public struct TokenService: Sendable {
             }
         } catch let error as OAuthError {
             throw error
+        } catch let error as CoreError where error.kind == .unavailable {
+            throw .temporarilyUnavailable("the directory cannot check the password now; try again later")
         } catch {
             // One answer for unknown IDs, wrong passwords, locked and deactivated accounts.
             throw .invalidGrant("wrong managed ID or password, or the account cannot sign in")

@@ -269,3 +269,50 @@ extension HTTPResponse {
         #expect(refused.status == 400 && refused.headers["Location"] == nil)
     }
 }
+
+/// A directory that is down.
+struct UnreachableDirectory: PasswordDirectory {
+    var source: AccountSource { .ldap }
+    func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity {
+        throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be reached")
+    }
+}
+
+@Suite struct UnreachableDirectoryTests {
+    /// A password the directory should check while it is down: 503 at both endpoints, never "wrong
+    /// password"; local accounts still sign in.
+    @Test func anUnreachableDirectoryIs503AndLocalAccountsStillSignIn() async throws {
+        let fixture = try OAuthFixture(passwordDirectory: UnreachableDirectory())
+        defer { fixture.remove() }
+        let app = try await fixture.client(ClientRegistration(name: "app", grants: ["password"]))
+        let down = await oauthError {
+            _ = try await fixture.token(
+                [("grant_type", "password"), ("username", "jane"), ("password", "whatever")],
+                basic: (app.client.id, app.secret!))
+        }
+        #expect(down?.code == "temporarily_unavailable" && down?.status == 503 && down?.retryAfter == 30)
+        _ = try await fixture.person("local")
+        _ = try await fixture.token(
+            [
+                ("grant_type", "password"), ("username", "local@appleid.example.com"),
+                ("password", "correct horse battery staple"),
+            ], basic: (app.client.id, app.secret!))
+
+        let web = try await fixture.client(
+            ClientRegistration(
+                name: "web", grants: ["authorization_code"], redirectURIs: ["https://app.example.com/cb"]))
+        var browser = Browser(fixture)
+        let target =
+            "/oauth2/authorize?response_type=code&client_id=\(web.client.id)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb"
+            + "&code_challenge=\(String(repeating: "A", count: 43))&code_challenge_method=S256"
+        let form = await browser.send("GET", target)
+        let hidden = URLComponents(string: target)!.queryItems!.map { ($0.name, $0.value!) }
+        let answer = await browser.send(
+            "POST", "/oauth2/authorize",
+            form: hidden + [
+                ("csrf_token", form.csrf ?? ""), ("action", "sign-in"), ("username", "jane"), ("password", "whatever"),
+            ])
+        #expect(answer.status == 503 && answer.headers["Retry-After"] == "30")
+        #expect(answer.text.contains("The directory cannot check your password right now"))
+    }
+}

@@ -40,7 +40,10 @@ struct OAuthFixture {
 
     /// - Parameter keyRefresh: how long the key ring trusts its in-memory keys (zero: it reads them on
     ///   every use, so the token fast path never applies).
-    init(prepublish: Duration = .seconds(3600), attemptsPerMinute: Int = 1000, keyRefresh: Duration = .zero) throws {
+    init(
+        prepublish: Duration = .seconds(3600), attemptsPerMinute: Int = 1000, keyRefresh: Duration = .zero,
+        passwordDirectory: (any PasswordDirectory)? = nil
+    ) throws {
         directory = NSTemporaryDirectory() + "tessera-oauth-\(UUID().uuidString)"
         store = try SQLiteStore(path: directory + "/tessera.sqlite3")
         let clock = clock
@@ -49,7 +52,8 @@ struct OAuthFixture {
         accounts = AccountService(
             store: store, policy: AccountPolicy(managedDomains: try ManagedDomains(["appleid.example.com"])),
             hasher: FastHasher(),
-            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha, now: now)
+            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha, now: now,
+            directory: passwordDirectory)
         let registry = ClientRegistry(store: store)
         clients = ClientService(
             store: store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
