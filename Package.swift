@@ -62,7 +62,7 @@ let package = Package(
             name: "TesseraServer",
             dependencies: [
                 "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraOAuth", "TesseraHTTP",
-                "TesseraPlatform",
+                "TesseraDirectory", "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),
@@ -91,7 +91,8 @@ let package = Package(
             dependencies: ["TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto", "CSQLite"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TesseraServerTests", dependencies: ["TesseraServer", "TesseraCore"], swiftSettings: swiftSettings),
+            name: "TesseraServerTests", dependencies: ["TesseraServer", "TesseraCore", "TesseraDirectory"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraCLITests", dependencies: ["TesseraCLI", "TesseraServer", "TesseraCore"],
             swiftSettings: swiftSettings),

@@ -55,6 +55,8 @@ public struct TesseraConfiguration: Sendable {
     public var sqlite: SQLite
     public var accountPolicy: AccountPolicy
     public var passwords: Passwords
+    /// The LDAP directory people sign in through, when `directory.ldap.enabled`.
+    public var ldap: LDAP?
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
@@ -172,6 +174,7 @@ public struct TesseraConfiguration: Sendable {
         guard !oauth.keyEncryptionKeyFile.isEmpty else {
             throw ConfigurationError(key: "oauth.key_encryption_key_file", "must not be empty")
         }
+        ldap = try Self.ldap(values, managedDomains: domains)
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(

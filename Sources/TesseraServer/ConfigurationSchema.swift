@@ -148,6 +148,77 @@ enum ConfigurationSchema {
             path: "oauth.refresh_token_lifetime_seconds", kind: .integer(300...34_560_000),
             defaultValue: .integer(2_592_000), summary: "default refresh token lifetime for new clients"),
         ConfigKey(
+            path: "directory.ldap.enabled", kind: .boolean, defaultValue: .boolean(false),
+            summary: "sign in names that are not local accounts against this LDAP directory"),
+        ConfigKey(
+            path: "directory.ldap.uri", kind: .string, defaultValue: .string("ldaps://ldap.example.com"),
+            summary: "ldap://host[:port] or ldaps://host[:port] of one server"),
+        ConfigKey(
+            path: "directory.ldap.transport", kind: .string, defaultValue: .string("ldaps"),
+            summary: "ldaps, starttls, or plaintext (loopback only)"),
+        ConfigKey(
+            path: "directory.ldap.ca_file", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM file of the CAs to trust (null: the system's)"),
+        ConfigKey(
+            path: "directory.ldap.bind_dn", kind: .string, defaultValue: .string(""),
+            summary: "DN of Tessera's service account"),
+        ConfigKey(
+            path: "directory.ldap.bind_password_file", kind: .optionalPath, defaultValue: .null,
+            summary: "file holding the service account's password"),
+        ConfigKey(
+            path: "directory.ldap.pool_size", kind: .integer(1...64), defaultValue: .integer(4),
+            summary: "connections kept open (and threads for directory calls)"),
+        ConfigKey(
+            path: "directory.ldap.connect_timeout_seconds", kind: .integer(1...300), defaultValue: .integer(5),
+            summary: "time to connect (and finish TLS)"),
+        ConfigKey(
+            path: "directory.ldap.operation_timeout_seconds", kind: .integer(1...600), defaultValue: .integer(10),
+            summary: "time the server has to answer one operation"),
+        ConfigKey(
+            path: "directory.ldap.preset", kind: .string, defaultValue: .string("openldap"),
+            summary: "attribute choices to start from: openldap or active-directory"),
+        ConfigKey(
+            path: "directory.ldap.user_base", kind: .string, defaultValue: .string(""),
+            summary: "base DN under which people are searched"),
+        ConfigKey(
+            path: "directory.ldap.user_filter", kind: .string, defaultValue: .string(""),
+            summary: "which entries are people (empty: the preset's)"),
+        ConfigKey(
+            path: "directory.ldap.login_attribute", kind: .string, defaultValue: .string(""),
+            summary: "attribute a sign-in name is matched against (empty: the preset's)"),
+        ConfigKey(
+            path: "directory.ldap.managed_id_attribute", kind: .string, defaultValue: .string(""),
+            summary: "attribute the managed ID is made of (empty: the preset's)"),
+        ConfigKey(
+            path: "directory.ldap.managed_id_domain", kind: .string, defaultValue: .string(""),
+            summary:
+                "managed domain appended to it (empty: the first managed domain; \"*\": the attribute holds the whole managed ID)"
+        ),
+        ConfigKey(
+            path: "directory.ldap.attributes.stable_id", kind: .string, defaultValue: .string(""),
+            summary: "the entry's stable id (empty: entryUUID / objectGUID)"),
+        ConfigKey(
+            path: "directory.ldap.attributes.given_name", kind: .string, defaultValue: .string(""),
+            summary: "given name attribute (empty: givenName)"),
+        ConfigKey(
+            path: "directory.ldap.attributes.family_name", kind: .string, defaultValue: .string(""),
+            summary: "family name attribute (empty: sn)"),
+        ConfigKey(
+            path: "directory.ldap.attributes.email", kind: .string, defaultValue: .string(""),
+            summary: "email attribute (empty: mail)"),
+        ConfigKey(
+            path: "directory.ldap.attributes.employee_number", kind: .string, defaultValue: .string(""),
+            summary: "employee number attribute (empty: employeeNumber / employeeID)"),
+        ConfigKey(
+            path: "directory.ldap.attributes.department", kind: .string, defaultValue: .string(""),
+            summary: "department attribute (empty: departmentNumber / department)"),
+        ConfigKey(
+            path: "directory.ldap.group_base", kind: .string, defaultValue: .string(""),
+            summary: "base DN of the groups that grant roles (empty: no roles from groups)"),
+        ConfigKey(
+            path: "directory.ldap.group_roles", kind: .strings, defaultValue: .strings([]),
+            summary: "\"role: group DN\" pairs; nested groups count; never administrator or people-manager"),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

@@ -2,6 +2,7 @@ import Foundation
 public import TesseraAccounts
 import TesseraCore
 import TesseraCrypto
+import TesseraDirectory
 public import TesseraOAuth
 public import TesseraPlatform
 public import TesseraStore
@@ -43,7 +44,10 @@ public struct TesseraRuntime: Sendable {
         let sha256Hex: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
         let accounts = AccountService(
             store: store, policy: configuration.accountPolicy, hasher: hasher,
-            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex)
+            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex,
+            directory: try configuration.ldap.map {
+                try Self.directory($0, domains: configuration.accountPolicy.managedDomains)
+            })
         let oauth = configuration.oauth
         let (kek, createdKEK) = try SigningKeyRing.loadKeyEncryptionKey(path: oauth.keyEncryptionKeyFile)
         if createdKEK {
@@ -75,6 +79,29 @@ public struct TesseraRuntime: Sendable {
                 store: store, accounts: accounts, tokens: tokens, limiter: limiter,
                 sessionLifetime: oauth.sessionLifetime),
             logger: logger)
+    }
+}
+
+extension TesseraRuntime {
+    /// The LDAP directory of the configuration, with the service account's password read from its file
+    /// (one line; a trailing newline is not part of it).
+    static func directory(_ ldap: TesseraConfiguration.LDAP, domains: ManagedDomains) throws -> LDAPDirectory {
+        guard let data = FileManager.default.contents(atPath: ldap.bindPasswordFile),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw ConfigurationError(
+                key: "directory.ldap.bind_password_file", "cannot read \(ldap.bindPasswordFile) as UTF-8 text")
+        }
+        var password = Substring(text)
+        while let last = password.last, last == "\n" || last == "\r" { password = password.dropLast() }
+        do {
+            return try LDAPDirectory(
+                LDAPDirectory.Configuration(
+                    connection: ldap.connection, serviceDN: ldap.bindDN, servicePassword: String(password),
+                    poolSize: ldap.poolSize, mapping: ldap.mapping, managedDomains: domains))
+        } catch {
+            throw ConfigurationError(key: "directory.ldap", error.message)
+        }
     }
 }
 

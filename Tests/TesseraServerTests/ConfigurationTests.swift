@@ -1,4 +1,5 @@
 import Foundation
+import TesseraDirectory
 import Testing
 
 @testable import TesseraServer
@@ -44,6 +45,76 @@ import Testing
             #expect(
                 text.contains("\"\(key.path.split(separator: ".").last!)\""), "Config/tessera.json lacks \(key.path)")
         }
+    }
+
+    /// The directory section: presets, overrides, group roles, and every problem named by its key.
+    @Test func directorySection() throws {
+        let secret = NSTemporaryDirectory() + "tessera-ldap-secret-\(UUID().uuidString)"
+        try Data("s3cret\n".utf8).write(to: URL(fileURLWithPath: secret))
+        defer { try? FileManager.default.removeItem(atPath: secret) }
+        /// The LDAP section with these keys replaced or added (values are JSON text).
+        func section(_ overrides: KeyValuePairs<String, String> = [:]) -> String {
+            var fields: [(String, String)] = [
+                ("enabled", "true"), ("uri", #""ldap://127.0.0.1:3389""#), ("transport", #""starttls""#),
+                ("bind_dn", #""cn=tessera,dc=example,dc=com""#), ("bind_password_file", "\"\(secret)\""),
+                ("user_base", #""ou=people,dc=example,dc=com""#),
+            ]
+            for (key, value) in overrides {
+                if let index = fields.firstIndex(where: { $0.0 == key }) {
+                    fields[index].1 = value
+                } else {
+                    fields.append((key, value))
+                }
+            }
+            return #"{"directory": {"ldap": {"# + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}}}"
+        }
+        #expect(try load("{}").ldap == nil)
+        let openLDAP = try #require(
+            try load(
+                section([
+                    "group_base": #""ou=groups,dc=example,dc=com""#,
+                    "group_roles": #"["staff: cn=staff,ou=groups,dc=example,dc=com"]"#,
+                    "attributes": #"{"email": "mailPrimaryAddress"}"#,
+                ])
+            ).ldap)
+        #expect(openLDAP.connection.transport == .startTLS && openLDAP.poolSize == 4)
+        #expect(openLDAP.mapping.managedID == .attributeAtDomain(attribute: "uid", domain: "appleid.example.com"))
+        #expect(openLDAP.mapping.email == "mailPrimaryAddress" && openLDAP.mapping.stableID == "entryUUID")
+        #expect(openLDAP.mapping.groups?.roles == ["cn=staff,ou=groups,dc=example,dc=com": .staff])
+        let ad = try #require(
+            try load(
+                section([
+                    "preset": #""active-directory""#, "managed_id_attribute": #""mail""#, "managed_id_domain": #""*""#,
+                ])
+            ).ldap)
+        #expect(ad.mapping.managedID == .attribute("mail") && ad.mapping.stableIDEncoding == .activeDirectoryGUID)
+        #expect(ad.mapping.loginAttribute == "sAMAccountName" && ad.mapping.activeDirectoryAccountControl)
+
+        expectError(section(["transport": #""tls""#]), key: "directory.ldap.transport", containing: "unknown transport")
+        expectError(
+            section(["uri": #""ldap://ldap.example.com""#, "transport": #""plaintext""#]), key: "directory.ldap.uri",
+            containing: "in clear")
+        expectError(section(["user_base": #""""#]), key: "directory.ldap.user_base", containing: "must be set")
+        expectError(section(["preset": #""novell""#]), key: "directory.ldap.preset", containing: "unknown preset")
+        expectError(
+            section(["bind_password_file": #""/nonexistent/secret""#]), key: "directory.ldap.bind_password_file",
+            containing: "not readable")
+        expectError(
+            section(["group_roles": #"["staff: cn=staff,dc=example,dc=com"]"#]), key: "directory.ldap.group_base",
+            containing: "must be set")
+        expectError(
+            section([
+                "group_base": #""dc=example,dc=com""#,
+                "group_roles": #"["administrator: cn=admins,dc=example,dc=com"]"#,
+            ]),
+            key: "directory.ldap", containing: "never given by a directory")
+        expectError(
+            section(["group_base": #""dc=example,dc=com""#, "group_roles": #"["cn=admins,dc=example,dc=com"]"#]),
+            key: "directory.ldap.group_roles", containing: "role: group DN")
+        expectError(
+            section(["managed_id_domain": #""example.org""#]), key: "directory.ldap",
+            containing: "not a managed domain")
+        expectError(section(["user_filter": #""uid=*""#]), key: "directory.ldap", containing: "parenthesised")
     }
 
     @Test func acceptsCommentsAndTrailingCommas() throws {
