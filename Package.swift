@@ -101,13 +101,19 @@ let package = Package(
             dependencies: ["TesseraOAuth", "TesseraAccounts", "TesseraStore", "TesseraCore", "TesseraCrypto"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "TesseraHTTPTests", dependencies: ["TesseraHTTP"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TesseraDirectoryTests", dependencies: ["TesseraDirectory", "TesseraCore", "TesseraPlatform"],
+            name: "TesseraHTTPTests", dependencies: ["TesseraHTTP", "TesseraTestSupport"], swiftSettings: swiftSettings),
+        // Real servers for tests (slapd), shared by the test targets that need them.
+        .target(name: "TesseraTestSupport", path: "Tests/TesseraTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TesseraDirectoryTests",
+            dependencies: ["TesseraDirectory", "TesseraCore", "TesseraPlatform", "TesseraTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",
-            dependencies: ["TesseraServer", "TesseraHTTP", "TesseraCore", "TesseraStore", "TesseraCrypto"],
+            dependencies: [
+                "TesseraServer", "TesseraHTTP", "TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraTestSupport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TesseraTestSupport
 import Testing
 
 @testable import TesseraHTTP
@@ -229,19 +230,7 @@ final class RawClient: @unchecked Sendable {
 
 /// Runs a command and returns (exit status, stdout+stderr).
 func runProcess(_ path: String, _ arguments: [String]) async throws -> (Int32, String) {
-    try await blocking {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    try await blocking { try runToEnd(path, arguments) }
 }
 
 /// Polls `condition` until it holds (a wait, not an assertion on time); false after `seconds`.

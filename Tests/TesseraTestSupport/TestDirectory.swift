@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -10,21 +9,21 @@ import Testing
 /// with `slapadd` into a temporary directory, a throwaway certificate (its own CA) made with the openssl
 /// CLI, and `slapd` in the foreground on two free loopback ports (`ldap://` and `ldaps://`). `stop()`
 /// ends it and removes everything. `make test` installs Debian's slapd and ldap-utils.
-final class TestDirectory: Sendable {
-    static let suffix = "dc=example,dc=com"
-    static let serviceDN = "cn=tessera,ou=services,dc=example,dc=com"
-    static let servicePassword = "service-secret"
+public final class TestDirectory: Sendable {
+    public static let suffix = "dc=example,dc=com"
+    public static let serviceDN = "cn=tessera,ou=services,dc=example,dc=com"
+    public static let servicePassword = "service-secret"
 
-    let directory: String
-    let configuration: String
-    let port: Int
-    let tlsPort: Int
+    public let directory: String
+    public let configuration: String
+    public let port: Int
+    public let tlsPort: Int
     /// The server's self-signed certificate, which is also the CA file clients trust.
-    let caFile: String
+    public let caFile: String
     private let process: Mutex<Process?>
 
-    var ldapURI: String { "ldap://127.0.0.1:\(port)" }
-    var ldapsURI: String { "ldaps://127.0.0.1:\(tlsPort)" }
+    public var ldapURI: String { "ldap://127.0.0.1:\(port)" }
+    public var ldapsURI: String { "ldaps://127.0.0.1:\(tlsPort)" }
 
     private init(directory: String, configuration: String, port: Int, tlsPort: Int, caFile: String, process: Process) {
         self.directory = directory
@@ -35,7 +34,7 @@ final class TestDirectory: Sendable {
         self.process = Mutex(process)
     }
 
-    static func start() async throws -> TestDirectory {
+    public static func start() async throws -> TestDirectory {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fixtures/ldap")
         let directory = NSTemporaryDirectory() + "tessera-slapd-\(UUID().uuidString)"
@@ -102,7 +101,7 @@ final class TestDirectory: Sendable {
     }
 
     /// Kills slapd (its clients' connections break) and starts it again on the same ports and data.
-    func restart() async throws {
+    public func restart() async throws {
         kill()
         for _ in 0..<3 {
             if let process = try await Self.runSlapd(configuration: configuration, port: port, tlsPort: tlsPort) {
@@ -115,7 +114,7 @@ final class TestDirectory: Sendable {
     }
 
     /// Kills slapd, keeping its files (connections to it now fail).
-    func kill() {
+    public func kill() {
         process.withLock { process in
             guard let running = process else { return }
             if running.isRunning { Glibc.kill(running.processIdentifier, SIGKILL) }
@@ -127,35 +126,39 @@ final class TestDirectory: Sendable {
     /// Ends slapd and removes its files. SIGKILL, because Foundation starts children with the calling
     /// thread's signal mask, in which the test runner blocks SIGTERM (slapd would never see it); the
     /// database is thrown away anyway.
-    func stop() {
+    public func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     private static func run(_ path: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DirectoryTestFailure("\(path) failed: \(String(decoding: output, as: UTF8.self))")
-        }
+        let (status, output) = try runToEnd(path, arguments)
+        guard status == 0 else { throw DirectoryTestFailure("\(path) failed: \(output)") }
     }
 }
 
-struct DirectoryTestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// Runs a program to its end (blocking), with stdin empty; its exit status and its stdout and stderr.
+public func runToEnd(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+public struct DirectoryTestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A loopback port nothing listens on at the moment (the kernel's pick for port 0).
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw DirectoryTestFailure("socket failed") }
     defer { close(fd) }
@@ -174,7 +177,7 @@ func freePort() throws -> Int {
 }
 
 /// Whether something accepts TCP connections on the loopback port.
-func canConnect(_ port: Int) -> Bool {
+public func canConnect(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
