@@ -60,7 +60,7 @@ test: test-deps
 	swift build --build-tests
 	@# A test process that crashed cannot stop the slapd servers it started: end any that are left.
 	@set -o pipefail; status=0; swift test 2>&1 | tee .build/test-output.log || status=$$?; \
-		pkill -KILL -f '/tessera-slapd-' 2>/dev/null || true; exit $$status
+		pkill -KILL -f '^/usr/sbin/slapd .*/tessera-slap[d]-' 2>/dev/null || true; exit $$status
 	@if grep -E '(^|[^a-z])skipped' .build/test-output.log | grep -vE '0 (tests )?skipped' >/dev/null; then \
 		echo "make test: some tests were skipped:"; grep -E 'skipped' .build/test-output.log; exit 1; fi
 	@if [ ! -x $(INTEROP_VENV)/bin/python ] || ! cmp -s $(INTEROP_REQUIREMENTS) $(INTEROP_VENV)/requirements.txt; then \
