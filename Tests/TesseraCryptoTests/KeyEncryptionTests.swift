@@ -68,7 +68,7 @@ import Testing
         let bad: [[UInt8]] = [
             [],
             SecureRandom.bytes(31),
-            SecureRandom.bytes(33),
+            SecureRandom.bytes(32) + [0x00],  // not a trailing newline, which text forms may have
             SecureRandom.bytes(100),
             Array(String(repeating: "zz", count: 32).utf8),  // 64 chars, not hex
             Array(Hex.encode(key).dropLast(2).utf8),  // 62 hex chars
