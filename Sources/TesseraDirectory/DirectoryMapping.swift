@@ -104,6 +104,9 @@ public struct DirectoryMapping: Sendable, Equatable {
     /// Read Active Directory's `userAccountControl` and treat the ACCOUNTDISABLE bit as deactivated.
     public var activeDirectoryAccountControl: Bool
     public var groups: GroupMapping?
+    /// When an entry last changed (`modifyTimestamp`, AD `whenChanged`): incremental syncs ask for
+    /// entries changed since the last run.
+    public var modifiedAttribute: String
 
     /// `inetOrgPerson` entries: `uid@domain`, `entryUUID`, `givenName`/`sn`, `mail`, `employeeNumber`,
     /// `departmentNumber`; groups are `groupOfNames` with `member`.
@@ -135,15 +138,16 @@ public struct DirectoryMapping: Sendable, Equatable {
             employeeNumber: "employeeID", department: "department", activeDirectoryAccountControl: true,
             groups: groupBase.map {
                 GroupMapping(base: $0, filter: "(objectClass=group)", membership: .activeDirectoryInChain, roles: roles)
-            })
+            }, modifiedAttribute: "whenChanged")
     }
 
     public init(
         userBase: String, userScope: LDAPConnection.Scope, userFilter: String, loginAttribute: String,
         managedID: ManagedIDRule, stableID: String, stableIDEncoding: StableIDEncoding, givenName: String,
         familyName: String, email: String?, employeeNumber: String?, department: String?,
-        activeDirectoryAccountControl: Bool, groups: GroupMapping?
+        activeDirectoryAccountControl: Bool, groups: GroupMapping?, modifiedAttribute: String = "modifyTimestamp"
     ) {
+        self.modifiedAttribute = modifiedAttribute
         self.userBase = userBase
         self.userScope = userScope
         self.userFilter = userFilter
@@ -175,7 +179,7 @@ public struct DirectoryMapping: Sendable, Equatable {
     /// Checks every attribute name and filter, the managed domain, and that no group grants a privileged
     /// role (PROTOCOLS.md §3: administrators and people managers are always local).
     public func validate(managedDomains: ManagedDomains) throws(DirectoryError) {
-        for name in attributes where !LDAPFilter.isAttributeDescription(name) {
+        for name in attributes + [modifiedAttribute] where !LDAPFilter.isAttributeDescription(name) {
             throw DirectoryError(.configuration, "'\(name)' is not an LDAP attribute name")
         }
         for filter in [userFilter] + (groups.map { [$0.filter] } ?? []) where !Self.isParenthesised(filter) {

@@ -211,6 +211,58 @@ public final class LDAPConnection {
         }
         defer { if let result { ldap_msgfree(result) } }
         try check(status, "search")
+        return try entries(of: result)
+    }
+
+    /// A search in pages of `pageSize` entries (the simple paged results control, RFC 2696), each
+    /// page handed to `body` as it arrives, so a directory of any size is read in bounded memory.
+    public func pagedSearch(
+        base: String, scope: Scope = .subtree, filter: String, attributes: [String], pageSize: Int = 500,
+        _ body: ([LDAPEntry]) throws -> Void
+    ) throws {
+        let names = attributes.map { strdup($0) } + [nil]
+        defer { for name in names { free(name) } }
+        var cookie = berval(bv_len: 0, bv_val: nil)
+        defer { if cookie.bv_val != nil { ber_memfree(cookie.bv_val) } }
+        repeat {
+            var request: UnsafeMutablePointer<LDAPControl>?
+            let created = withUnsafeMutablePointer(to: &cookie) { cookie in
+                ldap_create_page_control(
+                    handle, ber_int_t(clamping: pageSize), cookie.pointee.bv_len > 0 ? cookie : nil, 1, &request)
+            }
+            try check(created, "paged search control")
+            defer { ldap_control_free(request) }
+            var timeout = Self.timeval(settings.operationTimeout)
+            var result: OpaquePointer?
+            var controls: [UnsafeMutablePointer<LDAPControl>?] = [request, nil]
+            let status = names.withUnsafeBufferPointer { names in
+                controls.withUnsafeMutableBufferPointer { controls in
+                    ldap_search_ext_s(
+                        handle, base, scope.rawValue, filter, UnsafeMutablePointer(mutating: names.baseAddress), 0,
+                        controls.baseAddress, nil, &timeout, 0, &result)
+                }
+            }
+            defer { if let result { ldap_msgfree(result) } }
+            try check(status, "paged search")
+            var code: Int32 = 0
+            var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
+            try check(ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "paged search result")
+            defer { if let returned { ldap_controls_free(returned) } }
+            try check(code, "paged search")
+            try body(try entries(of: result))
+            if cookie.bv_val != nil {
+                ber_memfree(cookie.bv_val)
+                cookie = berval(bv_len: 0, bv_val: nil)
+            }
+            // No paged-results response (or an empty cookie) means this was the last page.
+            if let response = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, returned, nil) {
+                var count: ber_int_t = 0
+                try check(ldap_parse_pageresponse_control(handle, response, &count, &cookie), "paged search cookie")
+            }
+        } while cookie.bv_len > 0
+    }
+
+    private func entries(of result: OpaquePointer?) throws(LDAPError) -> [LDAPEntry] {
         var entries: [LDAPEntry] = []
         var entry = ldap_first_entry(handle, result)
         while let current = entry {

@@ -232,3 +232,91 @@ extension LDAPDirectory: PasswordDirectory {
             department: person.department, roles: person.roles)
     }
 }
+
+/// Everything a sync needs from the directory, read completely before anything is changed.
+public struct DirectoryListing: Sendable {
+    public var people: [DirectoryPerson]
+    /// Entries the mapping cannot use (no stable id, an invalid managed ID…), with the reason.
+    public var unusable: [String]
+    /// The newest change time among the entries read (the mapping's `modifiedAttribute`), for the next
+    /// incremental read; nil when no entry carried one.
+    public var newestChange: String?
+}
+
+extension LDAPDirectory {
+    /// Every person under the user base (or only those changed at or after `changedSince`, a
+    /// generalized time as the directory writes it), read in pages, with their groups' roles.
+    ///
+    /// Groups are read once and nested membership resolved in memory, so the cost does not grow with
+    /// a search per person. (Active Directory groups with more than 1,500 members are returned by the
+    /// server in ranges, which this reader does not follow.)
+    public func listPeople(
+        changedSince: String? = nil, pageSize: Int = 500, progress: @escaping @Sendable (Int) -> Void = { _ in }
+    )
+        async throws(DirectoryError) -> DirectoryListing
+    {
+        let mapping = configuration.mapping
+        let domains = configuration.managedDomains
+        return try await withHandle { handle in
+            try self.bindAsService(handle)
+            let memberships = try Self.groupMemberships(mapping.groups, on: handle)
+            var filter = mapping.userFilter
+            if let changedSince {
+                filter = "(&\(filter)(\(mapping.modifiedAttribute)>=\(LDAPFilter.escape(changedSince))))"
+            }
+            var listing = DirectoryListing(people: [], unusable: [], newestChange: nil)
+            try handle.connection.pagedSearch(
+                base: mapping.userBase, scope: mapping.userScope, filter: filter,
+                attributes: mapping.attributes + [mapping.modifiedAttribute], pageSize: pageSize
+            ) { page in
+                for entry in page {
+                    if let changed = entry.string(mapping.modifiedAttribute), changed > (listing.newestChange ?? "") {
+                        listing.newestChange = changed
+                    }
+                    do {
+                        listing.people.append(
+                            try mapping.person(from: entry, groupDNs: memberships(entry.dn), managedDomains: domains))
+                    } catch let error as DirectoryError {
+                        listing.unusable.append(error.message)
+                    }
+                }
+                progress(listing.people.count + listing.unusable.count)
+            }
+            return listing
+        }
+    }
+
+    /// The groups that grant roles, read once: a function from a member's DN to every group it belongs
+    /// to, directly or through nested groups.
+    private static func groupMemberships(_ groups: GroupMapping?, on handle: Handle) throws
+        -> @Sendable (String) -> [String]
+    {
+        guard let groups, !groups.roles.isEmpty else { return { _ in [] } }
+        let attribute: String
+        switch groups.membership {
+        case .memberAttribute(let name): attribute = name
+        case .activeDirectoryInChain: attribute = "member"
+        }
+        // member DN → the groups listing it (both normalised), and each group's DN as the server wrote it.
+        var parents: [String: [String]] = [:]
+        try handle.connection.pagedSearch(base: groups.base, filter: groups.filter, attributes: [attribute]) { page in
+            for group in page {
+                let groupDN = DirectoryMapping.normalisedDN(group.dn)
+                for member in group.strings(attribute) {
+                    parents[DirectoryMapping.normalisedDN(member), default: []].append(groupDN)
+                }
+            }
+        }
+        let index = parents
+        return { dn in
+            var found: [String] = []
+            var seen: Set<String> = [DirectoryMapping.normalisedDN(dn)]
+            var frontier = [DirectoryMapping.normalisedDN(dn)]
+            for _ in 0..<GroupMapping.maximumDepth where !frontier.isEmpty {
+                frontier = frontier.flatMap { index[$0] ?? [] }.filter { seen.insert($0).inserted }
+                found += frontier
+            }
+            return found
+        }
+    }
+}

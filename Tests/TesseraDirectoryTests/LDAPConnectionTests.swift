@@ -175,6 +175,23 @@ func ldapErrorKind(_ body: () throws -> Void) -> LDAPError.Kind? {
         #expect(kinds == [.unavailable, .unavailable, .unavailable, .unavailable])
     }
 
+    @Test func pagedSearchReadsEveryEntryPageByPage() async throws {
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let pages = try await blocking {
+            let connection = try LDAPConnection(
+                LDAPSettings(uri: server.ldapURI, transport: .startTLS, caFile: server.caFile))
+            try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+            var pages: [[String]] = []
+            try connection.pagedSearch(
+                base: TestDirectory.suffix, filter: "(objectClass=inetOrgPerson)", attributes: ["uid"], pageSize: 2
+            ) { pages.append($0.map(\.dn)) }
+            return pages
+        }
+        #expect(pages.map(\.count) == [2, 2, 2])
+        #expect(Set(pages.joined()).count == 6)  // the five people and the contractor
+    }
+
     @Test func sizeLimitsAndMissingBases() async throws {
         let server = try await TestDirectory.start()
         defer { server.stop() }
