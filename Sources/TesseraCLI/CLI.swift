@@ -135,7 +135,8 @@ struct Invocation: Sendable {
 
 public enum TesseraCLI {
     static let commands: [Command] =
-        AccountCommands.all + AuditCommands.all + ClientCommands.all + KeyCommands.all + ConfigCommands.all
+        AccountCommands.all + AuditCommands.all + ClientCommands.all + KeyCommands.all + SyncCommands.all
+        + ConfigCommands.all
         + ServeCommand.all
 
     /// Runs `tessera` with `arguments` (without the program name) and returns the exit status.

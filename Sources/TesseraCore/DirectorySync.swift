@@ -16,6 +16,22 @@ public struct DirectoryEntry: Sendable, Equatable {
     }
 }
 
+/// Where the last sync of a directory left off.
+public struct DirectorySyncState: Sendable, Equatable {
+    public var source: AccountSource
+    /// The newest change time among the entries read so far: the next incremental read starts there.
+    public var newestChange: String?
+    public var lastRunAt: Date?
+    public var lastFullAt: Date?
+
+    public init(source: AccountSource, newestChange: String? = nil, lastRunAt: Date? = nil, lastFullAt: Date? = nil) {
+        self.source = source
+        self.newestChange = newestChange
+        self.lastRunAt = lastRunAt
+        self.lastFullAt = lastFullAt
+    }
+}
+
 /// What a directory sync changes, worked out before anything is written.
 public struct SyncPlan: Sendable, Equatable {
     public struct Change: Sendable, Equatable {

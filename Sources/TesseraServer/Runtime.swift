@@ -1,8 +1,8 @@
 import Foundation
 public import TesseraAccounts
-import TesseraCore
+public import TesseraCore
 import TesseraCrypto
-import TesseraDirectory
+public import TesseraDirectory
 public import TesseraOAuth
 public import TesseraPlatform
 public import TesseraStore
@@ -19,6 +19,9 @@ public struct TesseraRuntime: Sendable {
     public let tokens: TokenService
     public let inspection: TokenInspection
     public let authorization: AuthorizationService
+    /// The LDAP directory, when `directory.ldap.enabled`.
+    public let directory: LDAPDirectory?
+    public let directorySync: DirectorySyncService
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -42,12 +45,12 @@ public struct TesseraRuntime: Sendable {
             hasher: PasswordHasher(
                 parameters: parameters, maxConcurrentHashes: configuration.passwords.maxConcurrentHashes))
         let sha256Hex: @Sendable ([UInt8]) -> String = { SHA256.hexDigest($0) }
+        let directory = try configuration.ldap.map {
+            try Self.directory($0, domains: configuration.accountPolicy.managedDomains)
+        }
         let accounts = AccountService(
             store: store, policy: configuration.accountPolicy, hasher: hasher,
-            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex,
-            directory: try configuration.ldap.map {
-                try Self.directory($0, domains: configuration.accountPolicy.managedDomains)
-            })
+            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex, directory: directory)
         let oauth = configuration.oauth
         let (kek, createdKEK) = try SigningKeyRing.loadKeyEncryptionKey(path: oauth.keyEncryptionKeyFile)
         if createdKEK {
@@ -78,11 +81,54 @@ public struct TesseraRuntime: Sendable {
             authorization: AuthorizationService(
                 store: store, accounts: accounts, tokens: tokens, limiter: limiter,
                 sessionLifetime: oauth.sessionLifetime),
+            directory: directory,
+            directorySync: DirectorySyncService(store: store, sha256Hex: sha256Hex),
             logger: logger)
     }
 }
 
 extension TesseraRuntime {
+    /// One sync of the LDAP directory (see `DirectorySyncService`); only administrators (and the local
+    /// operator) may run it.
+    /// - Parameters:
+    ///   - reading: called with the number of entries read so far.
+    ///   - applying: called with (applied, total) changes.
+    public func syncLDAP(
+        _ options: DirectorySyncService.Options, by actor: Actor,
+        reading: @escaping @Sendable (Int) -> Void = { _ in },
+        applying: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) async throws -> DirectorySyncService.Report {
+        guard let directory else {
+            throw CoreError(
+                .invalidInput, "sync.no_directory", "no LDAP directory is configured (directory.ldap.enabled)")
+        }
+        guard actor.roles.contains(.administrator) else {
+            throw CoreError(.notPermitted, "sync.denied", "only administrators may sync the directory")
+        }
+        return try await directorySync.run(
+            source: .ldap, options: options, by: actor,
+            read: { changedSince in
+                let listing: DirectoryListing
+                do {
+                    listing = try await directory.listPeople(changedSince: changedSince, progress: reading)
+                } catch {
+                    let reason = (error as? DirectoryError)?.message ?? "\(error)"
+                    throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be read: \(reason)")
+                }
+                return DirectorySyncService.Reading(
+                    entries: listing.people.map { person in
+                        DirectoryEntry(
+                            identity: DirectoryIdentity(
+                                source: .ldap, externalID: person.stableID, managedID: person.managedID,
+                                givenName: person.givenName, familyName: person.familyName, email: person.email,
+                                employeeNumber: person.employeeNumber, department: person.department,
+                                roles: person.roles),
+                            isDisabled: person.isDisabled)
+                    },
+                    unusable: listing.unusable, newestChange: listing.newestChange)
+            }, progress: applying)
+    }
+
     /// The LDAP directory of the configuration, with the service account's password read from its file
     /// (one line; a trailing newline is not part of it).
     static func directory(_ ldap: TesseraConfiguration.LDAP, domains: ManagedDomains) throws -> LDAPDirectory {

@@ -142,5 +142,15 @@ enum SQLiteMigrations {
                     expires_at INTEGER NOT NULL
                 );
                 """),
+        Migration(
+            version: 3, name: "directory sync state",
+            sql: """
+                CREATE TABLE directory_sync_state (
+                    source TEXT PRIMARY KEY,
+                    newest_change TEXT,
+                    last_run_at INTEGER,
+                    last_full_at INTEGER
+                );
+                """),
     ]
 }

@@ -38,6 +38,30 @@ struct SQLiteTransaction: StoreTransaction {
         .first
     }
 
+    func directorySyncState(source: AccountSource) throws -> DirectorySyncState? {
+        try connection.query(
+            "SELECT newest_change, last_run_at, last_full_at FROM directory_sync_state WHERE source = ?",
+            [.text(source.rawValue)]
+        ) { row in
+            DirectorySyncState(
+                source: source, newestChange: row.text(0), lastRunAt: row.date(1), lastFullAt: row.date(2))
+        }
+        .first
+    }
+
+    func save(_ state: DirectorySyncState) throws {
+        try connection.execute(
+            """
+            INSERT INTO directory_sync_state (source, newest_change, last_run_at, last_full_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (source) DO UPDATE SET newest_change = excluded.newest_change,
+                last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at
+            """,
+            [
+                .text(state.source.rawValue), .optional(state.newestChange), .optionalDate(state.lastRunAt),
+                .optionalDate(state.lastFullAt),
+            ])
+    }
+
     func accounts(matching query: AccountQuery) throws -> [Account] {
         var conditions: [String] = []
         var bindings: [SQLiteValue] = []

@@ -49,6 +49,8 @@ public protocol StoreReader {
     /// The account a directory knows by this stable id (unique per source).
     func account(source: AccountSource, externalID: String) throws -> Account?
     func accounts(matching query: AccountQuery) throws -> [Account]
+    /// Where the last sync of this directory left off; nil before the first.
+    func directorySyncState(source: AccountSource) throws -> DirectorySyncState?
     /// Deactivated accounts whose deactivation happened at or before `cutoff`.
     func accountsDeactivated(before cutoff: Date, source: AccountSource) throws -> [Account]
     func lastAuditEntry() throws -> AuditEntry?
@@ -79,6 +81,7 @@ public protocol StoreTransaction: StoreReader {
     func update(_ account: Account, expectedVersion: Int) throws
     func deleteAccount(id: String) throws
     func append(_ entry: AuditEntry) throws
+    func save(_ state: DirectorySyncState) throws
 
     /// - Throws: `StoreError.duplicate` when the id or name is taken.
     func insert(_ client: OAuthClient) throws

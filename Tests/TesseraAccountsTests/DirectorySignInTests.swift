@@ -146,3 +146,68 @@ func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
         #expect(await coreErrorKind { _ = try await service.signIn("bob", password: "pw-bob") } == .unauthenticated)
     }
 }
+
+@Suite struct DirectorySyncServiceTests {
+    func entry(_ local: String, _ externalID: String) -> DirectoryEntry {
+        DirectoryEntry(
+            identity: DirectoryIdentity(
+                source: .ldap, externalID: externalID,
+                managedID: try! ManagedAccountID(
+                    "\(local)@appleid.example.com", managedDomains: ManagedDomains(["appleid.example.com"])),
+                givenName: "G", familyName: local))
+    }
+
+    @Test func aFailedReadChangesNothingAndTheFirstRunIsFull() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let sync = DirectorySyncService(
+            store: fixture.store, sha256Hex: { SHA256.hexDigest($0) }, now: { fixture.clock.now })
+        let asked = Mutex<[String?]>([])
+        let failing = await coreErrorKind {
+            _ = try await sync.run(source: .ldap, options: .init(), by: Fixture.root) { since in
+                asked.withLock { $0.append(since) }
+                throw CoreError(.unavailable, "directory.unavailable", "gone")
+            }
+        }
+        #expect(failing == .unavailable)
+        #expect(try await fixture.audit.entries(from: 1, limit: 10, by: Fixture.root).isEmpty)
+        let first = try await sync.run(source: .ldap, options: .init(), by: Fixture.root) { since in
+            asked.withLock { $0.append(since) }
+            return .init(entries: [self.entry("ann", "u-1")], unusable: [], newestChange: "20261129120000Z")
+        }
+        #expect(first.full && first.outcome == .applied && first.plan.creates.count == 1)
+        _ = try await sync.run(source: .ldap, options: .init(), by: Fixture.root) { since in
+            asked.withLock { $0.append(since) }
+            return .init(entries: [], unusable: [], newestChange: nil)
+        }
+        // Full until a run succeeded; then from the newest change it saw.
+        #expect(asked.withLock { $0 } == [nil, nil, "20261129120000Z"])
+    }
+
+    @Test func theSafetyLimitStopsARunAndIsAudited() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let sync = DirectorySyncService(
+            store: fixture.store, sha256Hex: { SHA256.hexDigest($0) }, now: { fixture.clock.now })
+        let people = (0..<10).map { entry("p\($0)", "u-\($0)") }
+        _ = try await sync.run(source: .ldap, options: .init(full: true), by: Fixture.root) { _ in
+            .init(entries: people, unusable: [], newestChange: nil)
+        }
+        // Two of ten leave: 20% > 10%.
+        let stopped = try await sync.run(source: .ldap, options: .init(full: true), by: Fixture.root) { _ in
+            .init(entries: Array(people.dropLast(2)), unusable: [], newestChange: nil)
+        }
+        #expect(stopped.outcome == .stoppedBySafetyLimit && stopped.plan.deactivations.count == 2)
+        let active = try await fixture.service.accounts(matching: AccountQuery(state: .active), by: Fixture.root)
+        #expect(active.count == 10)
+        let forced = try await sync.run(source: .ldap, options: .init(full: true, force: true), by: Fixture.root) { _ in
+            .init(entries: Array(people.dropLast(2)), unusable: [], newestChange: nil)
+        }
+        #expect(forced.outcome == .applied)
+        #expect(try await fixture.service.accounts(matching: AccountQuery(state: .active), by: Fixture.root).count == 8)
+        let summaries = try await fixture.audit.entries(from: 1, limit: 100, by: Fixture.root).filter {
+            $0.action == "directory.sync"
+        }
+        #expect(summaries.map { $0.after?.contains("\"outcome\":\"stopped\"") == true } == [false, true, false])
+    }
+}

@@ -14,10 +14,8 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    @Test func passwordGrantSignsInThroughTheDirectoryAndAnswers503WhenItIsDown() async throws {
-        let directory = try await TestDirectory.start()
-        defer { directory.stop() }
-        let scratch = try Scratch()
+    /// A configuration in `scratch` that signs in and syncs against `directory`.
+    func configure(_ scratch: Scratch, for directory: TestDirectory) throws {
         let secret = try scratch.write("ldap-password", TestDirectory.servicePassword + "\n")
         try scratch.write(
             "tessera.json",
@@ -35,6 +33,13 @@ import Testing
               } }
             }
             """)
+    }
+
+    @Test func passwordGrantSignsInThroughTheDirectoryAndAnswers503WhenItIsDown() async throws {
+        let directory = try await TestDirectory.start()
+        defer { directory.stop() }
+        let scratch = try Scratch()
+        try configure(scratch, for: directory)
         let created = try await runCommand(
             tesseraBinary,
             ["clients", "create", "--config", scratch.config, "--name", "app", "--grant", "password", "--json"])
@@ -74,5 +79,72 @@ import Testing
         #expect(down.status == 503 && down.body["error"] as? String == "temporarily_unavailable")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
+    }
+
+    /// `tessera sync ldap` against slapd: dry run, first (full) run, an incremental run that sees a
+    /// rename, and a full run that would deactivate half the accounts, stopped by the safety limit.
+    @Test func syncCreatesRenamesAndDeactivatesWithinTheSafetyLimit() async throws {
+        let directory = try await TestDirectory.start()
+        defer { directory.stop() }
+        let scratch = try Scratch()
+        try configure(scratch, for: directory)
+        func sync(_ flags: String...) async throws -> Finished {
+            try await runCommand(tesseraBinary, ["sync", "ldap", "--config", scratch.config] + flags)
+        }
+        func accounts() async throws -> [String: String] {
+            let listed = try await runCommand(
+                tesseraBinary, ["accounts", "list", "--config", scratch.config, "--json"])
+            let rows = try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]] ?? []
+            return Dictionary(
+                uniqueKeysWithValues: rows.map { ($0["managed_id"] as? String ?? "", $0["state"] as? String ?? "") })
+        }
+        func directoryChange(_ tool: String, _ ldif: String) async throws {
+            let file = try scratch.write("change.ldif", ldif)
+            let result = try await runCommand(
+                "/usr/bin/" + tool,
+                ["-H", directory.ldapURI, "-x", "-D", "cn=admin,dc=example,dc=com", "-w", "admin-secret", "-f", file])
+            #expect(result.status == 0, "\(result.err)")
+        }
+
+        let dry = try await sync("--dry-run")
+        #expect(dry.status == 0 && dry.out.contains("create      jane@appleid.example.com"))
+        #expect(dry.out.contains("Dry run (full), nothing was changed"))
+        #expect(try await accounts().isEmpty)
+
+        let first = try await sync()
+        #expect(first.status == 0, "\(first.err)")
+        #expect(first.out.contains("conflict    2 directory entries map to sam@appleid.example.com"))
+        #expect(first.out.contains("unusable") && first.out.contains("Synced (full): 2 created"))
+        #expect(try await accounts() == ["jane@appleid.example.com": "active", "john@appleid.example.com": "active"])
+
+        // A rename in the directory: the incremental run renames the account.
+        try await directoryChange(
+            "ldapmodify",
+            "dn: uid=jane,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=jane.doe\ndeleteoldrdn: 1\n")
+        let renamed = try await sync()
+        #expect(
+            renamed.out.contains("update      jane.doe@appleid.example.com (renamed from jane@appleid.example.com)"))
+        #expect(renamed.out.contains("Synced (incremental)"))
+        #expect(
+            try await accounts() == ["jane.doe@appleid.example.com": "active", "john@appleid.example.com": "active"])
+
+        // John leaves: an incremental run cannot tell; a full one would deactivate 1 of 2 (50%).
+        try await directoryChange("ldapdelete", "uid=john,ou=people,dc=example,dc=com\n")
+        #expect(try await sync().out.contains("0 deactivated"))
+        let stopped = try await sync("--full")
+        #expect(stopped.status == 73 && stopped.err.contains("would deactivate 1 of 2 directory accounts (50%)"))
+        #expect(try await accounts()["john@appleid.example.com"] == "active")
+        let forced = try await sync("--full", "--force", "--json")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(forced.out.utf8)) as? [String: Any])
+        #expect(
+            report["outcome"] as? String == "applied"
+                && report["deactivated"] as? [String] == ["john@appleid.example.com"])
+        #expect(try await accounts()["john@appleid.example.com"] == "deactivated")
+        let audit = try await runCommand(tesseraBinary, ["audit", "list", "--json", "--config", scratch.config])
+        let actions = (try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [[String: Any]] ?? [])
+            .compactMap {
+                $0["action"] as? String
+            }
+        #expect(actions.filter { $0 == "directory.sync" }.count == 5)  // four applied runs and the stopped one
     }
 }
