@@ -219,6 +219,12 @@ enum ConfigurationSchema {
             path: "directory.ldap.group_roles", kind: .strings, defaultValue: .strings([]),
             summary: "\"role: group DN\" pairs; nested groups count; never administrator or people-manager"),
         ConfigKey(
+            path: "directory.ldap.sync_interval_seconds", kind: .integer(0...604_800), defaultValue: .integer(900),
+            summary: "tessera serve syncs the directory this often (0: only tessera sync ldap does)"),
+        ConfigKey(
+            path: "directory.ldap.full_sync_interval_hours", kind: .integer(1...720), defaultValue: .integer(24),
+            summary: "a scheduled sync reads the whole directory when the last full one is this old"),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

@@ -11,6 +11,10 @@ extension TesseraConfiguration {
         public var bindPasswordFile: String
         public var poolSize: Int
         public var mapping: DirectoryMapping
+        /// How often `tessera serve` syncs; nil: never (only `tessera sync ldap`).
+        public var syncInterval: Duration?
+        /// A scheduled sync is full when the last full one is older than this.
+        public var fullSyncInterval: Duration
     }
 
     /// Builds the LDAP section from the checked values; nil when `directory.ldap.enabled` is false.
@@ -128,6 +132,8 @@ extension TesseraConfiguration {
         }
         return LDAP(
             connection: connection, bindDN: try required("bind_dn"), bindPasswordFile: passwordFile,
-            poolSize: integer("pool_size"), mapping: mapping)
+            poolSize: integer("pool_size"), mapping: mapping,
+            syncInterval: integer("sync_interval_seconds") == 0 ? nil : .seconds(integer("sync_interval_seconds")),
+            fullSyncInterval: .seconds(integer("full_sync_interval_hours") * 3600))
     }
 }

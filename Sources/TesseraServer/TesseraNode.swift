@@ -14,6 +14,7 @@ public final class TesseraNode: Sendable {
     public let runtime: TesseraRuntime
     public let http: HTTPServer
     public let metrics: HTTPMetrics
+    let syncMetrics = DirectorySyncMetrics()
     private let shuttingDown = Atomic(false)
 
     /// How often deactivated local accounts past retention are deleted.
@@ -23,10 +24,11 @@ public final class TesseraNode: Sendable {
         self.runtime = runtime
         let metrics = HTTPMetrics()
         self.metrics = metrics
+        let syncMetrics = syncMetrics
         let logger = runtime.logger
         http = HTTPServer(
             configuration: Self.httpConfiguration(runtime.configuration.server),
-            router: Routes.router(runtime: runtime, metrics: metrics), metrics: metrics,
+            router: Routes.router(runtime: runtime, metrics: metrics, syncMetrics: syncMetrics), metrics: metrics,
             accessLog: { entry in
                 // One JSON line per request; never headers or bodies, which can carry secrets.
                 guard logger.isEnabled(.info) else { return }
@@ -111,7 +113,16 @@ public final class TesseraNode: Sendable {
                 try? await Task.sleep(for: Self.purgeInterval)
             }
         }
+        let syncs = Task { [runtime, syncMetrics] in
+            guard runtime.directory != nil, let ldap = runtime.configuration.ldap, let interval = ldap.syncInterval
+            else {
+                return
+            }
+            await runtime.runDirectorySyncs(
+                interval: interval, fullInterval: ldap.fullSyncInterval, metrics: syncMetrics)
+        }
         await http.run()
+        syncs.cancel()
         purge.cancel()
         for source in signals { source.cancel() }
         runtime.logger.notice("stopped")
@@ -168,7 +179,7 @@ public final class TesseraNode: Sendable {
 
 /// The routes of this release: health, readiness and metrics.
 enum Routes {
-    static func router(runtime: TesseraRuntime, metrics: HTTPMetrics) -> Router {
+    static func router(runtime: TesseraRuntime, metrics: HTTPMetrics, syncMetrics: DirectorySyncMetrics) -> Router {
         var router = Router()
         router.add("GET", "/healthz", name: "healthz") { _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
@@ -195,7 +206,8 @@ enum Routes {
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
         router.add("GET", "/metrics", name: "metrics") { _ in
-            var response = HTTPResponse(status: 200, body: Array(metrics.render().utf8))
+            let directory = runtime.directory == nil ? "" : syncMetrics.render()
+            var response = HTTPResponse(status: 200, body: Array((metrics.render() + directory).utf8))
             response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
             return response
         }

@@ -15,7 +15,7 @@ import Testing
     }
 
     /// A configuration in `scratch` that signs in and syncs against `directory`.
-    func configure(_ scratch: Scratch, for directory: TestDirectory) throws {
+    func configure(_ scratch: Scratch, for directory: TestDirectory, syncIntervalSeconds: Int = 0) throws {
         let secret = try scratch.write("ldap-password", TestDirectory.servicePassword + "\n")
         try scratch.write(
             "tessera.json",
@@ -29,7 +29,8 @@ import Testing
                 "enabled": true, "uri": "\(directory.ldapURI)", "transport": "starttls", "ca_file": "\(directory.caFile)",
                 "bind_dn": "\(TestDirectory.serviceDN)", "bind_password_file": "\(secret)",
                 "user_base": "\(TestDirectory.suffix)", "group_base": "ou=groups,\(TestDirectory.suffix)",
-                "group_roles": ["device-enrolment-manager: cn=enrolment-managers,ou=groups,dc=example,dc=com"]
+                "group_roles": ["device-enrolment-manager: cn=enrolment-managers,ou=groups,dc=example,dc=com"],
+                "sync_interval_seconds": \(syncIntervalSeconds)
               } }
             }
             """)
@@ -146,5 +147,32 @@ import Testing
                 $0["action"] as? String
             }
         #expect(actions.filter { $0 == "directory.sync" }.count == 5)  // four applied runs and the stopped one
+    }
+
+    /// `tessera serve` syncs on its own schedule, counts it in /metrics, and logs a directory that is gone.
+    @Test func theServerSyncsOnItsScheduleAndCountsIt() async throws {
+        let directory = try await TestDirectory.start()
+        defer { directory.stop() }
+        let scratch = try Scratch()
+        try configure(scratch, for: directory, syncIntervalSeconds: 1)
+        let server = try await ServeProcess(config: scratch.config)
+        let metricsURL = "http://127.0.0.1:\(server.port)/metrics"
+        let synced = try await ServeProcess.waitFor(timeout: .seconds(30)) {
+            server.lines.first { $0.contains("\"msg\":\"directory sync\"") }
+        }
+        #expect(synced?.contains("\"created\":2") == true)
+        let metrics = try await curl(metricsURL).body
+        #expect(metrics.contains("tessera_directory_sync_changes_total{kind=\"created\"} 2"))
+        #expect(!metrics.contains("tessera_directory_sync_runs_total{outcome=\"applied\"} 0"))
+        directory.kill()
+        let failed = try await ServeProcess.waitFor(timeout: .seconds(30)) {
+            server.lines.first { $0.contains("\"msg\":\"directory sync failed\"") }
+        }
+        #expect(failed != nil)
+        #expect(
+            try await curl(metricsURL).body.contains("tessera_directory_sync_runs_total{outcome=\"failed\"} 0") == false
+        )
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
     }
 }
