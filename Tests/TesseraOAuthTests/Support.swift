@@ -38,11 +38,13 @@ struct OAuthFixture {
     let inspection: TokenInspection
     let audit: AuditService
 
-    /// - Parameter keyRefresh: how long the key ring trusts its in-memory keys (zero: it reads them on
-    ///   every use, so the token fast path never applies).
+    /// - Parameters:
+    ///   - keyRefresh: how long the key ring trusts its in-memory keys (zero: it reads them on every use,
+    ///     so the token fast path never applies).
+    ///   - clientCacheAge: how long the client registry trusts its in-memory clients.
     init(
         prepublish: Duration = .seconds(3600), attemptsPerMinute: Int = 1000, keyRefresh: Duration = .zero,
-        passwordDirectory: (any PasswordDirectory)? = nil
+        passwordDirectory: (any PasswordDirectory)? = nil, clientCacheAge: Duration = .seconds(1)
     ) throws {
         directory = NSTemporaryDirectory() + "tessera-oauth-\(UUID().uuidString)"
         store = try SQLiteStore(path: directory + "/tessera.sqlite3")
@@ -54,7 +56,7 @@ struct OAuthFixture {
             hasher: FastHasher(),
             generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha, now: now,
             directory: passwordDirectory)
-        let registry = ClientRegistry(store: store)
+        let registry = ClientRegistry(store: store, maximumAge: clientCacheAge)
         clients = ClientService(
             store: store, defaults: .init(accessTokenLifetime: .seconds(900), refreshTokenLifetime: .seconds(86_400)),
             sha256Hex: sha,

@@ -96,7 +96,8 @@ import Testing
     /// pool (cold caches, other grants and methods, a client the cache does not hold), and counts
     /// failed secrets the same way.
     @Test func answeredFromMemoryLikeTheFullPath() async throws {
-        let fixture = try OAuthFixture(attemptsPerMinute: 3, keyRefresh: .seconds(3600))
+        // Long cache lifetimes: on a busy machine a second can pass between warming and using them.
+        let fixture = try OAuthFixture(attemptsPerMinute: 3, keyRefresh: .seconds(3600), clientCacheAge: .seconds(3600))
         defer { fixture.remove() }
         let mdm = try await fixture.client(
             ClientRegistration(name: "mdm", grants: ["client_credentials"], scopes: ["mdm", "sync:read"]))
