@@ -9,14 +9,14 @@ TEST_PACKAGES := openssl curl python3 python3-venv chromium slapd ldap-utils
 # The interoperability tests (Tests/Interop): pytest and third-party OAuth clients from PyPI, in a venv.
 INTEROP_VENV := .build/interop-venv
 INTEROP_REQUIREMENTS := Tests/Interop/requirements.txt
-BENCH_PACKAGES := wrk python3
+BENCH_PACKAGES := wrk python3 slapd ldap-utils
 
 .PHONY: help run build release test deps test-deps bench format lint clean
 
 help:
 	@echo "make run    install what is missing, build release, start tessera serve on 127.0.0.1:8080"
 	@echo "make test   install what the tests need, run every test (fails on any failure or skip)"
-	@echo "make bench  run the HTTP and token-endpoint benchmarks (Benchmarks/README.md)"
+	@echo "make bench  run the HTTP, token-endpoint and directory benchmarks (Benchmarks/README.md)"
 	@echo "make format / make lint   swift format"
 
 # Installs the named Debian packages that are not installed yet (as root, or through sudo).
@@ -74,9 +74,12 @@ test: test-deps
 		echo "make test: some interoperability tests were skipped:"; grep -E 'skipped|xfail|xpass|SKIPPED|XFAIL|XPASS' .build/interop-output.log; exit 1; fi
 
 bench: release
+	@if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+		echo "slapd slapd/no_configuration boolean true" | $$sudo debconf-set-selections
 	$(call apt_install,$(BENCH_PACKAGES) openssl)
 	Benchmarks/http-bench.sh
 	Benchmarks/token-bench.sh
+	Benchmarks/directory-bench.sh
 
 format:
 	swift format format --in-place --recursive Package.swift Sources Tests

@@ -73,15 +73,20 @@ public enum DirectorySync {
         let ours = accounts.filter { $0.source == source }
         plan.activeBefore = ours.filter { $0.state == .active }.count
         var byExternalID: [String: Account] = [:]
+        byExternalID.reserveCapacity(ours.count)
         for account in ours { if let id = account.externalID { byExternalID[id] = account } }
         var byManagedID: [ManagedAccountID: Account] = [:]
+        byManagedID.reserveCapacity(accounts.count)
         for account in accounts { byManagedID[account.managedID] = account }
 
         // Two entries that map to one managed ID: neither is applied.
         var entriesByManagedID: [ManagedAccountID: [DirectoryEntry]] = [:]
+        entriesByManagedID.reserveCapacity(entries.count)
         for entry in entries { entriesByManagedID[entry.identity.managedID, default: []].append(entry) }
-        var seen = Set<String>()  // accounts an entry accounts for (by id)
-        for entry in entries.sorted(by: { $0.identity.managedID < $1.identity.managedID }) {
+        var seen = Set<String>(minimumCapacity: entries.count)  // accounts an entry accounts for (by id)
+        // In managed-ID order, so reports read in order (the text of each ID built once, not per comparison).
+        let ordered = entries.map { ($0.identity.managedID.rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+        for entry in ordered {
             let identity = entry.identity
             let twins = entriesByManagedID[identity.managedID] ?? []
             let existing =
@@ -124,7 +129,8 @@ public enum DirectorySync {
         if complete {
             // Active accounts of this directory that no entry accounts for have left it.
             let present = Set(entries.map(\.identity.externalID))
-            for account in ours.sorted(by: { $0.managedID < $1.managedID })
+            let ordered = ours.map { ($0.managedID.rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
+            for account in ordered
             where account.state == .active && !seen.contains(account.id)
                 && !(account.externalID.map(present.contains) ?? false)
             {

@@ -225,6 +225,13 @@ public struct DirectoryMapping: Sendable, Equatable {
     public func person(from entry: LDAPEntry, groupDNs: [String], managedDomains: ManagedDomains) throws(DirectoryError)
         -> DirectoryPerson
     {
+        try person(from: entry, groupDNs: groupDNs, roleIndex: roleIndex, managedDomains: managedDomains)
+    }
+
+    /// `person` with the role index built by the caller (once for a whole directory).
+    public func person(
+        from entry: LDAPEntry, groupDNs: [String], roleIndex: [String: Role], managedDomains: ManagedDomains
+    ) throws(DirectoryError) -> DirectoryPerson {
         func required(_ name: String) throws(DirectoryError) -> String {
             guard let value = entry.string(name), !value.isEmpty else {
                 throw DirectoryError(.invalidEntry, "\(entry.dn) has no \(name)")
@@ -258,10 +265,7 @@ public struct DirectoryMapping: Sendable, Equatable {
             }
             disabled = flags & 0x2 != 0  // ACCOUNTDISABLE
         }
-        let granted = Set(groupDNs.map(Self.normalisedDN))
-        let roles = Set(
-            (groups?.roles ?? [:]).compactMap { group, role in granted.contains(Self.normalisedDN(group)) ? role : nil }
-        )
+        let roles = Set(groupDNs.compactMap { roleIndex[Self.normalisedDN($0)] })
         return DirectoryPerson(
             dn: entry.dn, stableID: stable, managedID: managed, givenName: try required(givenName),
             familyName: try required(familyName), email: email.flatMap { entry.string($0) },
@@ -281,12 +285,43 @@ public struct DirectoryMapping: Sendable, Equatable {
             separator: "-")
     }
 
-    /// A DN for comparison: lower-cased, without spaces around `,` and `=` (RFC 4514 allows them in
-    /// configuration; servers return DNs without).
+    /// A DN for comparison: ASCII letters lower-cased, without spaces around `,` and `=` (RFC 4514
+    /// allows them in configuration; servers return DNs without). One pass over the bytes: a sync
+    /// compares every member of every group.
     public static func normalisedDN(_ dn: String) -> String {
-        dn.lowercased().split(separator: ",").map { part in
-            part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " ") }.joined(separator: "=")
-        }.joined(separator: ",")
+        var dn = dn
+        return dn.withUTF8 { bytes in
+            String(unsafeUninitializedCapacity: bytes.count) { out in
+                var count = 0
+                var afterSeparator = true  // drop spaces at the start and after `,` or `=`
+                for byte in bytes {
+                    switch byte {
+                    case UInt8(ascii: " ") where afterSeparator:
+                        continue
+                    case UInt8(ascii: ","), UInt8(ascii: "="):
+                        while count > 0, out[count - 1] == UInt8(ascii: " ") { count -= 1 }  // spaces before it
+                        out[count] = byte
+                        afterSeparator = true
+                    case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                        out[count] = byte | 0x20
+                        afterSeparator = false
+                    default:
+                        out[count] = byte
+                        afterSeparator = false
+                    }
+                    count += 1
+                }
+                while count > 0, out[count - 1] == UInt8(ascii: " ") { count -= 1 }
+                return count
+            }
+        }
+    }
+
+    /// Group DN (normalised) → role, built once for many people.
+    public var roleIndex: [String: Role] {
+        var index: [String: Role] = [:]
+        for (group, role) in groups?.roles ?? [:] { index[Self.normalisedDN(group)] = role }
+        return index
     }
 
     static func isParenthesised(_ filter: String) -> Bool {
@@ -309,11 +344,5 @@ public struct DirectoryMapping: Sendable, Equatable {
             }
         }
         return depth == 0
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }

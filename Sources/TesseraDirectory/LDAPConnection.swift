@@ -97,15 +97,24 @@ public struct LDAPEntry: Sendable, Equatable {
         self.attributes = attributes
     }
 
-    public func values(_ name: String) -> [[UInt8]] { attributes[name.lowercased()] ?? [] }
+    public func values(_ name: String) -> [[UInt8]] {
+        // Names are usually asked for as written in the mapping (`givenName`): avoid lower-casing when
+        // the entry's lower-cased key is the name itself.
+        attributes[name] ?? attributes[name.lowercased()] ?? []
+    }
 
     /// The values that are valid UTF-8 (LDAP strings are).
     public func strings(_ name: String) -> [String] {
         values(name).compactMap { String(validating: $0, as: UTF8.self) }
     }
 
-    /// The first value as a string.
-    public func string(_ name: String) -> String? { strings(name).first }
+    /// The first value that is valid UTF-8.
+    public func string(_ name: String) -> String? {
+        for value in values(name) {
+            if let text = String(validating: value, as: UTF8.self) { return text }
+        }
+        return nil
+    }
 }
 
 /// One libldap handle: connected, protected as its settings say, bound as whoever bound last.

@@ -260,6 +260,7 @@ extension LDAPDirectory {
         return try await withHandle { handle in
             try self.bindAsService(handle)
             let memberships = try Self.groupMemberships(mapping.groups, on: handle)
+            let roleIndex = mapping.roleIndex
             var filter = mapping.userFilter
             if let changedSince {
                 filter = "(&\(filter)(\(mapping.modifiedAttribute)>=\(LDAPFilter.escape(changedSince))))"
@@ -275,7 +276,9 @@ extension LDAPDirectory {
                     }
                     do {
                         listing.people.append(
-                            try mapping.person(from: entry, groupDNs: memberships(entry.dn), managedDomains: domains))
+                            try mapping.person(
+                                from: entry, groupDNs: memberships(entry.dn), roleIndex: roleIndex,
+                                managedDomains: domains))
                     } catch let error as DirectoryError {
                         listing.unusable.append(error.message)
                     }
