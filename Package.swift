@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "TesseraDirectory",
-            dependencies: ["CLDAP", "CTesseraShims", "TesseraCore", "TesseraPlatform"],
+            dependencies: ["CLDAP", "CKerberos", "CTesseraShims", "TesseraCore", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -3,4 +3,5 @@
 #include <krb5/krb5.h>
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
+#include <profile.h>
 #endif

@@ -137,11 +137,15 @@ public final class TestDirectory: Sendable {
     }
 }
 
-/// Runs a program to its end (blocking), with stdin empty; its exit status and its stdout and stderr.
-public func runToEnd(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a program to its end (blocking), with stdin empty and `environment` added to ours; its exit
+/// status and its stdout and stderr.
+public func runToEnd(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+    status: Int32, output: String
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

@@ -1,0 +1,142 @@
+internal import CKerberos
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How Tessera checks passwords against a Kerberos realm.
+public struct KerberosSettings: Sendable, Equatable {
+    /// A krb5.conf naming the realm's KDCs; nil: the system's (`KRB5_CONFIG` or `/etc/krb5.conf`).
+    public var configFile: String?
+    /// The realm of names given without `@REALM`.
+    public var defaultRealm: String
+    /// Realms whose principals may sign in (the default realm is always one).
+    public var allowedRealms: [String]
+    /// The service's keytab, holding the key of `servicePrincipal`.
+    public var keytab: String
+    /// The principal whose key verifies a KDC's answer, e.g. `HTTP/id.example.com@EXAMPLE.COM`.
+    public var servicePrincipal: String
+
+    public init(
+        configFile: String?, defaultRealm: String, allowedRealms: [String] = [], keytab: String,
+        servicePrincipal: String
+    ) {
+        self.configFile = configFile
+        self.defaultRealm = defaultRealm
+        self.allowedRealms = allowedRealms
+        self.keytab = keytab
+        self.servicePrincipal = servicePrincipal
+    }
+
+    var realms: Set<String> { Set([defaultRealm] + allowedRealms) }
+}
+
+/// Password sign-in against a KDC (MIT krb5): initial credentials for the person
+/// (`krb5_get_init_creds_password`), then `krb5_verify_init_creds` with the service keytab, which
+/// asks the KDC for a ticket to the service and decrypts it with the keytab's key. A KDC that does
+/// not know that key (a spoofed one, answering "yes" to any password) cannot produce such a ticket.
+///
+/// Every call blocks (it talks to the KDC): run it on a blocking pool. Each call has its own krb5
+/// context, so calls may run on several threads at once.
+public struct KerberosVerifier: Sendable {
+    public let settings: KerberosSettings
+
+    public init(_ settings: KerberosSettings) throws(DirectoryError) {
+        guard !settings.defaultRealm.isEmpty, !settings.keytab.isEmpty, !settings.servicePrincipal.isEmpty else {
+            throw DirectoryError(.configuration, "Kerberos needs a default realm, a keytab and a service principal")
+        }
+        self.settings = settings
+    }
+
+    /// The canonical principal (`name@REALM`) when `password` is the principal's and the KDC proved
+    /// itself with the keytab.
+    /// - Throws: `.rejected` for a wrong password, an unknown, locked or expired principal, a realm
+    ///   that is not allowed, or a KDC that cannot prove itself; `.unavailable` when no KDC answers;
+    ///   `.configuration` when the configuration file or keytab cannot be used.
+    public func verify(name: String, password: String) throws(DirectoryError) -> String {
+        let rejected = DirectoryError(.rejected, "wrong name or password")
+        guard !name.isEmpty, !password.isEmpty else { throw rejected }
+        let principalText = name.contains("@") ? name : name + "@" + settings.defaultRealm
+        let realm = String(principalText[principalText.index(after: principalText.lastIndex(of: "@")!)...])
+        guard settings.realms.contains(realm) else { throw rejected }
+
+        let context = try makeContext()
+        defer { krb5_free_context(context) }
+        func failure(_ code: krb5_error_code, _ operation: String) -> DirectoryError {
+            let text =
+                krb5_get_error_message(context, code).map { message in
+                    defer { krb5_free_error_message(context, message) }
+                    return String(cString: message)
+                } ?? "error \(code)"
+            switch Int(code) {
+            case KRB5_KDC_UNREACH, KRB5_REALM_UNKNOWN: return DirectoryError(.unavailable, "\(operation): \(text)")
+            case KRB5KDC_ERR_PREAUTH_FAILED, KRB5KRB_AP_ERR_BAD_INTEGRITY, KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN,
+                KRB5KDC_ERR_CLIENT_REVOKED, KRB5KDC_ERR_KEY_EXP:
+                return rejected
+            default: return DirectoryError(.rejected, "\(operation): \(text)")
+            }
+        }
+
+        var client: krb5_principal?
+        var code = krb5_parse_name(context, principalText, &client)
+        guard code == 0, let client else { throw rejected }
+        defer { krb5_free_principal(context, client) }
+        var options: UnsafeMutablePointer<krb5_get_init_creds_opt>?
+        code = krb5_get_init_creds_opt_alloc(context, &options)
+        guard code == 0 else { throw failure(code, "krb5_get_init_creds_opt_alloc") }
+        defer { krb5_get_init_creds_opt_free(context, options) }
+        var credentials = krb5_creds()
+        code = krb5_get_init_creds_password(context, &credentials, client, password, nil, nil, 0, nil, options)
+        guard code == 0 else { throw failure(code, "initial credentials") }
+        defer { krb5_free_cred_contents(context, &credentials) }
+
+        var keytab: krb5_keytab?
+        code = krb5_kt_resolve(context, "FILE:" + settings.keytab, &keytab)
+        guard code == 0, let keytab else {
+            throw DirectoryError(.configuration, "keytab \(settings.keytab) cannot be used")
+        }
+        defer { krb5_kt_close(context, keytab) }
+        var server: krb5_principal?
+        code = krb5_parse_name(context, settings.servicePrincipal, &server)
+        guard code == 0, let server else {
+            throw DirectoryError(.configuration, "service principal \(settings.servicePrincipal) cannot be parsed")
+        }
+        defer { krb5_free_principal(context, server) }
+        var verifyOptions = krb5_verify_init_creds_opt()
+        krb5_verify_init_creds_opt_init(&verifyOptions)
+        krb5_verify_init_creds_opt_set_ap_req_nofail(&verifyOptions, 1)  // never skip the keytab check
+        code = krb5_verify_init_creds(context, &credentials, server, keytab, nil, &verifyOptions)
+        guard code == 0 else {
+            let error = failure(code, "verifying the KDC with the keytab")
+            throw error.kind == .unavailable ? error : DirectoryError(.rejected, error.message)
+        }
+        var canonical: UnsafeMutablePointer<CChar>?
+        guard krb5_unparse_name(context, credentials.client, &canonical) == 0, let canonical else { throw rejected }
+        defer { krb5_free_unparsed_name(context, canonical) }
+        return String(cString: canonical)
+    }
+
+    /// A krb5 context reading `settings.configFile` (or the system's configuration).
+    private func makeContext() throws(DirectoryError) -> krb5_context {
+        var context: krb5_context?
+        if let file = settings.configFile {
+            guard access(file, R_OK) == 0 else {
+                throw DirectoryError(.configuration, "Kerberos configuration \(file) cannot be read")
+            }
+            var profile: profile_t?
+            let status = profile_init_path(file, &profile)
+            guard status == 0, let profile else {
+                throw DirectoryError(.configuration, "Kerberos configuration \(file) cannot be read")
+            }
+            defer { profile_release(profile) }
+            guard krb5_init_context_profile(profile, 0, &context) == 0, let context else {
+                throw DirectoryError(.configuration, "Kerberos configuration \(file) cannot be used")
+            }
+            return context
+        }
+        guard krb5_init_context(&context) == 0, let context else {
+            throw DirectoryError(.configuration, "the system's Kerberos configuration cannot be used")
+        }
+        return context
+    }
+}
