@@ -20,18 +20,20 @@ public final class TestDirectory: Sendable {
     public let tlsPort: Int
     /// The server's self-signed certificate, which is also the CA file clients trust.
     public let caFile: String
-    private let process: Mutex<Process?>
+    private let server: OwnedProcess
 
     public var ldapURI: String { "ldap://127.0.0.1:\(port)" }
     public var ldapsURI: String { "ldaps://127.0.0.1:\(tlsPort)" }
 
-    private init(directory: String, configuration: String, port: Int, tlsPort: Int, caFile: String, process: Process) {
+    private init(
+        directory: String, configuration: String, port: Int, tlsPort: Int, caFile: String, server: OwnedProcess
+    ) {
         self.directory = directory
         self.configuration = configuration
         self.port = port
         self.tlsPort = tlsPort
         self.caFile = caFile
-        self.process = Mutex(process)
+        self.server = server
     }
 
     public static func start() async throws -> TestDirectory {
@@ -41,7 +43,7 @@ public final class TestDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         let certificate = directory + "/server-cert.pem"
         let key = directory + "/server-key.pem"
-        try run(
+        try runSetUp(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", key, "-out",
@@ -54,7 +56,7 @@ public final class TestDirectory: Sendable {
             .replacingOccurrences(of: "@CERTIFICATE@", with: certificate)
             .replacingOccurrences(of: "@KEY@", with: key)
             .write(toFile: configuration, atomically: true, encoding: .utf8)
-        try run(
+        try runSetUp(
             "/usr/sbin/slapadd",
             ["-f", configuration, "-l", fixtures.appendingPathComponent("directory.ldif").path])
         // A port picked here may be taken by someone else before slapd binds it: try fresh ones then.
@@ -71,41 +73,27 @@ public final class TestDirectory: Sendable {
         -> TestDirectory?
     {
         let (port, tlsPort) = (try freePort(), try freePort())
-        guard let process = try await runSlapd(configuration: configuration, port: port, tlsPort: tlsPort) else {
-            return nil
-        }
+        let server = OwnedProcess()
+        guard
+            try await server.start("/usr/sbin/slapd", arguments(configuration, port, tlsPort), ports: [port, tlsPort])
+        else { return nil }
         return TestDirectory(
             directory: directory, configuration: configuration, port: port, tlsPort: tlsPort, caFile: caFile,
-            process: process)
+            server: server)
     }
 
-    /// Starts slapd on the ports; the process once both accept connections, nil if it exits first.
-    private static func runSlapd(configuration: String, port: Int, tlsPort: Int) async throws -> Process? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/slapd")
-        // -d 0: stay in the foreground (so the test owns the process) and log nothing.
-        process.arguments = [
-            "-f", configuration, "-h", "ldap://127.0.0.1:\(port)/ ldaps://127.0.0.1:\(tlsPort)/", "-d", "0",
-        ]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        for _ in 0..<200 {
-            if canConnect(port), canConnect(tlsPort) { return process }
-            guard process.isRunning else { return nil }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        return nil
+    /// -d 0: stay in the foreground (so the test owns the process) and log nothing.
+    private static func arguments(_ configuration: String, _ port: Int, _ tlsPort: Int) -> [String] {
+        ["-f", configuration, "-h", "ldap://127.0.0.1:\(port)/ ldaps://127.0.0.1:\(tlsPort)/", "-d", "0"]
     }
 
     /// Kills slapd (its clients' connections break) and starts it again on the same ports and data.
     public func restart() async throws {
         kill()
         for _ in 0..<3 {
-            if let process = try await Self.runSlapd(configuration: configuration, port: port, tlsPort: tlsPort) {
-                self.process.withLock { $0 = process }
+            if try await server.start(
+                "/usr/sbin/slapd", Self.arguments(configuration, port, tlsPort), ports: [port, tlsPort])
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -114,26 +102,12 @@ public final class TestDirectory: Sendable {
     }
 
     /// Kills slapd, keeping its files (connections to it now fail).
-    public func kill() {
-        process.withLock { process in
-            guard let running = process else { return }
-            if running.isRunning { Glibc.kill(running.processIdentifier, SIGKILL) }
-            running.waitUntilExit()
-            process = nil
-        }
-    }
+    public func kill() { server.kill() }
 
-    /// Ends slapd and removes its files. SIGKILL, because Foundation starts children with the calling
-    /// thread's signal mask, in which the test runner blocks SIGTERM (slapd would never see it); the
-    /// database is thrown away anyway.
+    /// Ends slapd and removes its files.
     public func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private static func run(_ path: String, _ arguments: [String]) throws {
-        let (status, output) = try runToEnd(path, arguments)
-        guard status == 0 else { throw DirectoryTestFailure("\(path) failed: \(output)") }
     }
 }
 

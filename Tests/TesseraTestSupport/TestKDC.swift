@@ -18,14 +18,14 @@ public final class TestKDC: Sendable {
     public let configFile: String
     /// The keytab with the service principal's key.
     public let keytab: String
-    private let process: Mutex<Process?>
+    private let server: OwnedProcess
 
-    private init(directory: String, port: Int, process: Process) {
+    private init(directory: String, port: Int, server: OwnedProcess) {
         self.directory = directory
         self.port = port
         self.configFile = directory + "/krb5.conf"
         self.keytab = directory + "/service.keytab"
-        self.process = Mutex(process)
+        self.server = server
     }
 
     /// A realm with `people` (name → password: letters, digits and `-` only, as kadmin's command line
@@ -65,54 +65,36 @@ public final class TestKDC: Sendable {
                 "KRB5_CONFIG": directory + "/krb5.conf", "KRB5_KDC_PROFILE": directory + "/kdc.conf",
             ]
             if !FileManager.default.fileExists(atPath: directory + "/principal") {
-                try run(
+                try runSetUp(
                     "/usr/sbin/kdb5_util", ["create", "-s", "-r", realm, "-P", "master-\(UUID().uuidString)"],
-                    environment)
+                    environment: environment)
                 for (name, password) in people.sorted(by: { $0.key < $1.key }) {
-                    try run("/usr/sbin/kadmin.local", ["-q", "addprinc -pw \(password) \(name)"], environment)
+                    try runSetUp(
+                        "/usr/sbin/kadmin.local", ["-q", "addprinc -pw \(password) \(name)"], environment: environment)
                 }
-                try run("/usr/sbin/kadmin.local", ["-q", "addprinc -randkey \(servicePrincipal)"], environment)
-                try run(
+                try runSetUp(
+                    "/usr/sbin/kadmin.local", ["-q", "addprinc -randkey \(servicePrincipal)"], environment: environment)
+                try runSetUp(
                     "/usr/sbin/kadmin.local", ["-q", "ktadd -k \(directory)/service.keytab \(servicePrincipal)"],
-                    environment)
+                    environment: environment)
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/krb5kdc")
-            process.arguments = ["-n", "-P", directory + "/kdc.pid"]
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
-            for _ in 0..<200 {
-                if canConnect(port) { return TestKDC(directory: directory, port: port, process: process) }
-                guard process.isRunning else { break }
-                try await Task.sleep(for: .milliseconds(50))
+            let server = OwnedProcess()
+            if try await server.start(
+                "/usr/sbin/krb5kdc", ["-n", "-P", directory + "/kdc.pid"], environment: environment, ports: [port])
+            {
+                return TestKDC(directory: directory, port: port, server: server)
             }
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
         throw DirectoryTestFailure("krb5kdc did not start listening on loopback")
     }
 
     /// Kills the KDC, keeping its files.
-    public func kill() {
-        process.withLock { process in
-            guard let running = process else { return }
-            if running.isRunning { Glibc.kill(running.processIdentifier, SIGKILL) }
-            running.waitUntilExit()
-            process = nil
-        }
-    }
+    public func kill() { server.kill() }
 
-    /// Ends the KDC and removes its files (SIGKILL, for the reason `TestDirectory.stop` gives).
+    /// Ends the KDC and removes its files.
     public func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    private static func run(_ path: String, _ arguments: [String], _ environment: [String: String]) throws {
-        let (status, output) = try runToEnd(path, arguments, environment: environment)
-        guard status == 0 else { throw DirectoryTestFailure("\(path) failed: \(output)") }
     }
 }
