@@ -1,4 +1,6 @@
 internal import CKerberos
+public import TesseraCore
+import TesseraPlatform
 
 #if canImport(Glibc)
     import Glibc
@@ -138,5 +140,68 @@ public struct KerberosVerifier: Sendable {
             throw DirectoryError(.configuration, "the system's Kerberos configuration cannot be used")
         }
         return context
+    }
+}
+
+/// Sign-in where the KDC checks the password and the LDAP directory describes the person (the usual
+/// Active Directory set-up): the account is the LDAP directory's account of that person, so directory
+/// sync and Kerberos sign-in never make two accounts of one person.
+public final class KerberosDirectory: Sendable {
+    public let verifier: KerberosVerifier
+    public let profiles: LDAPDirectory
+    private let threads: BlockingPool
+
+    public init(verifier: KerberosVerifier, profiles: LDAPDirectory, threads: Int = 4) {
+        self.verifier = verifier
+        self.profiles = profiles
+        self.threads = BlockingPool(name: "krb5", threads: threads)
+    }
+
+    /// The principal a sign-in name stands for: `jane`, `jane@<a managed domain>` and
+    /// `jane@DEFAULT.REALM` all mean `jane@DEFAULT.REALM`; `jane@OTHER.REALM` stays itself (and must
+    /// be an allowed realm).
+    func principal(for name: String) -> String {
+        guard let at = name.lastIndex(of: "@") else { return name + "@" + verifier.settings.defaultRealm }
+        let suffix = String(name[name.index(after: at)...])
+        if profiles.configuration.managedDomains.contains(suffix) {
+            return name[..<at] + "@" + verifier.settings.defaultRealm
+        }
+        return name
+    }
+}
+
+extension KerberosDirectory: PasswordDirectory {
+    public var source: AccountSource { .ldap }
+
+    public func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity {
+        let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
+        let principal = principal(for: name)
+        let verified: Result<String, DirectoryError> = await threads.run { [verifier] in
+            Result { () throws(DirectoryError) in try verifier.verify(name: principal, password: password) }
+        }
+        let canonical: String
+        do {
+            canonical = try verified.get()
+        } catch {
+            guard error.kind == .rejected else {
+                throw CoreError(.unavailable, "directory.unavailable", "Kerberos cannot be used: \(error.message)")
+            }
+            throw refused
+        }
+        // The person's entry, by the principal's name in the directory's sign-in attribute.
+        let person: DirectoryPerson?
+        do {
+            person = try await profiles.person(username: String(canonical[..<canonical.lastIndex(of: "@")!]))
+        } catch {
+            guard error.kind == .invalidEntry else {
+                throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be used: \(error.message)")
+            }
+            throw refused
+        }
+        guard let person, !person.isDisabled else { throw refused }
+        return DirectoryIdentity(
+            source: .ldap, externalID: person.stableID, managedID: person.managedID, givenName: person.givenName,
+            familyName: person.familyName, email: person.email, employeeNumber: person.employeeNumber,
+            department: person.department, roles: person.roles)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import TesseraCore
+public import TesseraDirectory
 import TesseraHTTP
 import TesseraPlatform
 
@@ -57,6 +58,8 @@ public struct TesseraConfiguration: Sendable {
     public var passwords: Passwords
     /// The LDAP directory people sign in through, when `directory.ldap.enabled`.
     public var ldap: LDAP?
+    /// Kerberos password checks, when `directory.kerberos.enabled` (always with `ldap`).
+    public var kerberos: KerberosSettings?
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
@@ -175,6 +178,7 @@ public struct TesseraConfiguration: Sendable {
             throw ConfigurationError(key: "oauth.key_encryption_key_file", "must not be empty")
         }
         ldap = try Self.ldap(values, managedDomains: domains)
+        kerberos = try Self.kerberos(values, ldapEnabled: ldap != nil)
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(

@@ -225,6 +225,25 @@ enum ConfigurationSchema {
             path: "directory.ldap.full_sync_interval_hours", kind: .integer(1...720), defaultValue: .integer(24),
             summary: "a scheduled sync reads the whole directory when the last full one is this old"),
         ConfigKey(
+            path: "directory.kerberos.enabled", kind: .boolean, defaultValue: .boolean(false),
+            summary:
+                "check passwords at the Kerberos KDC (the person comes from the LDAP directory, which must be enabled)"),
+        ConfigKey(
+            path: "directory.kerberos.config_file", kind: .optionalPath, defaultValue: .null,
+            summary: "krb5.conf naming the realm's KDCs (null: the system's)"),
+        ConfigKey(
+            path: "directory.kerberos.default_realm", kind: .string, defaultValue: .string(""),
+            summary: "realm of names typed without @REALM"),
+        ConfigKey(
+            path: "directory.kerberos.allowed_realms", kind: .strings, defaultValue: .strings([]),
+            summary: "other realms whose principals may sign in"),
+        ConfigKey(
+            path: "directory.kerberos.keytab", kind: .optionalPath, defaultValue: .null,
+            summary: "keytab holding the service principal's key"),
+        ConfigKey(
+            path: "directory.kerberos.service_principal", kind: .string, defaultValue: .string(""),
+            summary: "principal whose key proves the KDC, e.g. HTTP/id.example.com@EXAMPLE.COM"),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

@@ -136,4 +136,33 @@ extension TesseraConfiguration {
             syncInterval: integer("sync_interval_seconds") == 0 ? nil : .seconds(integer("sync_interval_seconds")),
             fullSyncInterval: .seconds(integer("full_sync_interval_hours") * 3600))
     }
+
+    /// Builds the Kerberos section; nil when `directory.kerberos.enabled` is false.
+    static func kerberos(_ values: [String: ConfigValue], ldapEnabled: Bool) throws -> KerberosSettings? {
+        func string(_ key: String) -> String {
+            if case .string(let value) = values["directory.kerberos." + key] { return value }
+            return ""
+        }
+        guard values["directory.kerberos.enabled"] == .boolean(true) else { return nil }
+        guard ldapEnabled else {
+            throw ConfigurationError(
+                key: "directory.kerberos.enabled",
+                "needs directory.ldap.enabled: the LDAP directory describes the people Kerberos signs in")
+        }
+        for key in ["default_realm", "keytab", "service_principal"] where string(key).isEmpty {
+            throw ConfigurationError(key: "directory.kerberos." + key, "must be set")
+        }
+        for key in ["keytab", "config_file"] where !string(key).isEmpty {
+            guard FileManager.default.isReadableFile(atPath: string(key)) else {
+                throw ConfigurationError(
+                    key: "directory.kerberos." + key, "file \(string(key)) does not exist or is not readable")
+            }
+        }
+        var allowed: [String] = []
+        if case .strings(let list) = values["directory.kerberos.allowed_realms"] { allowed = list }
+        return KerberosSettings(
+            configFile: string("config_file").isEmpty ? nil : string("config_file"),
+            defaultRealm: string("default_realm"), allowedRealms: allowed, keytab: string("keytab"),
+            servicePrincipal: string("service_principal"))
+    }
 }

@@ -48,9 +48,18 @@ public struct TesseraRuntime: Sendable {
         let directory = try configuration.ldap.map {
             try Self.directory($0, domains: configuration.accountPolicy.managedDomains)
         }
+        // Passwords: the KDC when Kerberos is configured (the LDAP directory describing the person), else LDAP.
+        var passwords: (any PasswordDirectory)? = directory
+        if let kerberos = configuration.kerberos, let directory {
+            do {
+                passwords = KerberosDirectory(verifier: try KerberosVerifier(kerberos), profiles: directory)
+            } catch {
+                throw ConfigurationError(key: "directory.kerberos", error.message)
+            }
+        }
         let accounts = AccountService(
             store: store, policy: configuration.accountPolicy, hasher: hasher,
-            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex, directory: directory)
+            generateTemporaryPassword: { TemporaryPassword.generate() }, sha256Hex: sha256Hex, directory: passwords)
         let oauth = configuration.oauth
         let (kek, createdKEK) = try SigningKeyRing.loadKeyEncryptionKey(path: oauth.keyEncryptionKeyFile)
         if createdKEK {

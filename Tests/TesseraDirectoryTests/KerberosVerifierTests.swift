@@ -92,3 +92,43 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
             } == .configuration)
     }
 }
+
+/// Kerberos checks the password, the LDAP directory describes the person.
+@Suite struct KerberosDirectoryTests {
+    @Test func theKDCChecksThePasswordAndTheDirectoryDescribesThePerson() async throws {
+        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1", "ghost": "ghost-kerberos-2"])
+        let ldap = try await TestDirectory.start()
+        defer {
+            kdc.stop()
+            ldap.stop()
+        }
+        let directory = KerberosDirectory(
+            verifier: try KerberosVerifier(
+                KerberosSettings(
+                    configFile: kdc.configFile, defaultRealm: TestKDC.realm, keytab: kdc.keytab,
+                    servicePrincipal: TestKDC.servicePrincipal)),
+            profiles: try LDAPDirectory(ldap.configuration()))
+        #expect(directory.principal(for: "jane@appleid.example.com") == "jane@EXAMPLE.COM")
+        #expect(directory.principal(for: "jane") == "jane@EXAMPLE.COM")
+        #expect(directory.principal(for: "jane@OTHER.ORG") == "jane@OTHER.ORG")
+        for name in ["jane", "jane@appleid.example.com", "jane@EXAMPLE.COM"] {
+            let jane = try await directory.authenticate(name, password: "jane-kerberos-1")
+            #expect(jane.source == .ldap && jane.managedID.rawValue == "jane@appleid.example.com")
+            #expect(jane.roles == [.deviceEnrolmentManager, .staff] && jane.givenName == "Jane")
+        }
+        let refusals = [
+            // Her LDAP password is not what Kerberos checks.
+            await coreErrorKind {
+                _ = try await directory.authenticate("jane", password: "correct horse battery staple")
+            },
+            // A principal with no directory entry.
+            await coreErrorKind { _ = try await directory.authenticate("ghost", password: "ghost-kerberos-2") },
+            await coreErrorKind { _ = try await directory.authenticate("jane@OTHER.ORG", password: "jane-kerberos-1") },
+        ]
+        #expect(refusals == [.unauthenticated, .unauthenticated, .unauthenticated])
+        kdc.kill()
+        #expect(
+            await coreErrorKind { _ = try await directory.authenticate("jane", password: "jane-kerberos-1") }
+                == .unavailable)
+    }
+}

@@ -15,7 +15,15 @@ import Testing
     }
 
     /// A configuration in `scratch` that signs in and syncs against `directory`.
-    func configure(_ scratch: Scratch, for directory: TestDirectory, syncIntervalSeconds: Int = 0) throws {
+    func configure(
+        _ scratch: Scratch, for directory: TestDirectory, syncIntervalSeconds: Int = 0, kdc: TestKDC? = nil
+    ) throws {
+        let kerberos = kdc.map {
+            """
+            , "kerberos": { "enabled": true, "config_file": "\($0.configFile)", "default_realm": "\(TestKDC.realm)",
+              "keytab": "\($0.keytab)", "service_principal": "\(TestKDC.servicePrincipal)" }
+            """
+        }
         let secret = try scratch.write("ldap-password", TestDirectory.servicePassword + "\n")
         try scratch.write(
             "tessera.json",
@@ -31,7 +39,7 @@ import Testing
                 "user_base": "\(TestDirectory.suffix)", "group_base": "ou=groups,\(TestDirectory.suffix)",
                 "group_roles": ["device-enrolment-manager: cn=enrolment-managers,ou=groups,dc=example,dc=com"],
                 "sync_interval_seconds": \(syncIntervalSeconds)
-              } }
+              }\(kerberos ?? "") }
             }
             """)
     }
@@ -172,6 +180,40 @@ import Testing
         #expect(
             try await curl(metricsURL).body.contains("tessera_directory_sync_runs_total{outcome=\"failed\"} 0") == false
         )
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// With Kerberos configured the KDC checks the password (the LDAP password no longer works) and the
+    /// LDAP entry still makes the account.
+    @Test func passwordGrantChecksThePasswordAtTheKDC() async throws {
+        let directory = try await TestDirectory.start()
+        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1"])
+        defer {
+            directory.stop()
+            kdc.stop()
+        }
+        let scratch = try Scratch()
+        try configure(scratch, for: directory, kdc: kdc)
+        let created = try await runCommand(
+            tesseraBinary,
+            ["clients", "create", "--config", scratch.config, "--name", "app", "--grant", "password", "--json"])
+        let client = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        let basic = "\(client["client_id"] as? String ?? ""):\(client["client_secret"] as? String ?? "")"
+        let server = try await ServeProcess(config: scratch.config)
+        func status(_ password: String) async throws -> Int {
+            try await curl(
+                "http://127.0.0.1:\(server.port)/oauth2/token",
+                [
+                    "-u", basic, "--data-urlencode", "grant_type=password", "--data-urlencode",
+                    "username=jane@appleid.example.com", "--data-urlencode", "password=\(password)",
+                ]
+            ).status
+        }
+        #expect(try await status("jane-kerberos-1") == 200)
+        #expect(try await status("correct horse battery staple") == 400)  // her LDAP password
+        kdc.kill()
+        #expect(try await status("jane-kerberos-1") == 503)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

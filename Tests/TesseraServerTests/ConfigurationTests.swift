@@ -115,6 +115,20 @@ import Testing
             section(["managed_id_domain": #""example.org""#]), key: "directory.ldap",
             containing: "not a managed domain")
         expectError(section(["user_filter": #""uid=*""#]), key: "directory.ldap", containing: "parenthesised")
+
+        // Kerberos checks passwords only beside the LDAP directory, and needs its realm, keytab and principal.
+        let kerberos =
+            #""kerberos": {"enabled": true, "default_realm": "EXAMPLE.COM", "keytab": "\#(secret)", "service_principal": "HTTP/id.example.com@EXAMPLE.COM"}"#
+        expectError(#"{"directory": {\#(kerberos)}}"#, key: "directory.kerberos.enabled", containing: "directory.ldap")
+        let both = section().replacingOccurrences(of: "}}}", with: "}, \(kerberos)}}")
+        let settings = try #require(try load(both).kerberos)
+        #expect(settings.defaultRealm == "EXAMPLE.COM" && settings.keytab == secret && settings.configFile == nil)
+        expectError(
+            both.replacingOccurrences(of: #""default_realm": "EXAMPLE.COM""#, with: #""default_realm": """#),
+            key: "directory.kerberos.default_realm", containing: "must be set")
+        expectError(
+            both.replacingOccurrences(of: secret + #"", "service"#, with: #"/nonexistent/keytab", "service"#),
+            key: "directory.kerberos.keytab", containing: "not readable")
     }
 
     @Test func acceptsCommentsAndTrailingCommas() throws {
