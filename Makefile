@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CONFIG ?= Config/tessera.json
 # Debian packages the build links against, and what the tests start or drive.
 BUILD_PACKAGES := pkg-config libssl-dev libsqlite3-dev libldap2-dev libkrb5-dev libpq-dev libsasl2-dev
-TEST_PACKAGES := openssl curl python3 python3-venv chromium slapd ldap-utils krb5-kdc krb5-admin-server
+TEST_PACKAGES := openssl curl python3 python3-venv chromium slapd ldap-utils krb5-kdc krb5-admin-server krb5-user
 # The interoperability tests (Tests/Interop): pytest and third-party OAuth clients from PyPI, in a venv.
 INTEROP_VENV := .build/interop-venv
 INTEROP_REQUIREMENTS := Tests/Interop/requirements.txt

@@ -3,5 +3,6 @@
 #include <krb5/krb5.h>
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
+#include <gssapi/gssapi_ext.h>
 #include <profile.h>
 #endif

@@ -374,6 +374,14 @@ public struct AccountService: Sendable {
             _ = try? await hasher.hashPassword(password)
             throw CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
         }
+        return try await signIn(vouched: identity)
+    }
+
+    /// The account of a person a directory vouched for (a password it checked, a Kerberos ticket):
+    /// found by the directory's stable id (and renamed if the directory renamed the person), adopted
+    /// when a directory account of that managed ID has no stable id yet, or created. A managed ID held
+    /// by an account of another source is never taken over; Tessera's deactivation and lock still apply.
+    public func signIn(vouched identity: DirectoryIdentity) async throws -> Account {
         let actor = Actor.system(job: "directory-sign-in")
         let at = now()
         return try await store.change { [audit] transaction in

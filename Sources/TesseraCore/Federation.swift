@@ -47,6 +47,14 @@ public protocol PasswordDirectory: Sendable {
     func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity
 }
 
+/// A directory that vouches for people by a Kerberos ticket sent through SPNEGO (RFC 4559).
+public protocol TicketDirectory: Sendable {
+    /// The person a `Negotiate` token proves, and a token for the reply (mutual authentication), if any.
+    /// - Throws: `CoreError.unauthenticated` for a token it does not accept or a principal it does not
+    ///   know; `CoreError.unavailable` when it cannot answer.
+    func authenticate(negotiateToken: [UInt8]) async throws -> (identity: DirectoryIdentity, reply: [UInt8]?)
+}
+
 extension Account {
     /// A new account for a person a directory vouched for (just-in-time provisioning): no Tessera
     /// password, the directory's roles.

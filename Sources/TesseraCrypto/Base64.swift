@@ -19,6 +19,12 @@ public enum Base64URL {
 /// A 64-character alphabet, encoded and decoded without padding.
 /// Standard base64 (RFC 4648 §4) with `=` padding, as HTTP Basic credentials use.
 public enum Base64 {
+    /// Padded standard base64 (as `WWW-Authenticate: Negotiate` carries tokens).
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let text = Base64Alphabet.standard.encode(bytes)
+        return text + String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
+    }
+
     /// Decodes padded standard base64; the padding must be exactly what the length calls for.
     public static func decode(_ string: String) throws(CryptoError) -> [UInt8] {
         var string = string

@@ -188,10 +188,18 @@ extension KerberosDirectory: PasswordDirectory {
             }
             throw refused
         }
-        // The person's entry, by the principal's name in the directory's sign-in attribute.
+        return try await identity(ofPrincipal: canonical)
+    }
+
+    /// The LDAP entry whose sign-in attribute is the principal's name, as an identity.
+    func identity(ofPrincipal canonical: String) async throws -> DirectoryIdentity {
+        let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
+        guard let at = canonical.lastIndex(of: "@"),
+            verifier.settings.realms.contains(String(canonical[canonical.index(after: at)...]))
+        else { throw refused }
         let person: DirectoryPerson?
         do {
-            person = try await profiles.person(username: String(canonical[..<canonical.lastIndex(of: "@")!]))
+            person = try await profiles.person(username: String(canonical[..<at]))
         } catch {
             guard error.kind == .invalidEntry else {
                 throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be used: \(error.message)")
@@ -203,5 +211,24 @@ extension KerberosDirectory: PasswordDirectory {
             source: .ldap, externalID: person.stableID, managedID: person.managedID, givenName: person.givenName,
             familyName: person.familyName, email: person.email, employeeNumber: person.employeeNumber,
             department: person.department, roles: person.roles)
+    }
+}
+
+extension KerberosDirectory: TicketDirectory {
+    /// SPNEGO: the ticket in the token, accepted with the service keytab, names the principal; the
+    /// LDAP directory describes the person as for a password sign-in.
+    public func authenticate(negotiateToken: [UInt8]) async throws -> (identity: DirectoryIdentity, reply: [UInt8]?) {
+        let acceptor = NegotiateAcceptor(keytab: verifier.settings.keytab)
+        let accepted: Result<(principal: String, reply: [UInt8]?), DirectoryError> = await threads.run {
+            Result { () throws(DirectoryError) in try acceptor.accept(negotiateToken) }
+        }
+        switch accepted {
+        case .success(let (principal, reply)):
+            return (try await identity(ofPrincipal: principal), reply)
+        case .failure(let error) where error.kind == .configuration:
+            throw CoreError(.unavailable, "directory.unavailable", "Kerberos cannot be used: \(error.message)")
+        case .failure:
+            throw CoreError(.unauthenticated, "sign_in.failed", "the Negotiate token was not accepted")
+        }
     }
 }

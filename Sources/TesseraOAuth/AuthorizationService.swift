@@ -15,12 +15,17 @@ public struct AuthorizationService: Sendable {
     /// How long a browser session lets a person skip the sign-in form.
     let sessionLifetime: Duration
     let now: @Sendable () -> Date
+    /// Kerberos sign-in through SPNEGO, when configured.
+    let negotiate: (any TicketDirectory)?
 
+    /// - Parameter negotiate: accepts `Authorization: Negotiate` tokens (Kerberos tickets) at the
+    ///   sign-in page; nil: the page offers only the form.
     public init(
         store: any Store, accounts: AccountService, tokens: TokenService, limiter: AttemptLimiter,
         sessionLifetime: Duration,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, negotiate: (any TicketDirectory)? = nil
     ) {
+        self.negotiate = negotiate
         self.store = store
         self.accounts = accounts
         self.tokens = tokens
@@ -182,6 +187,22 @@ public struct AuthorizationService: Sendable {
             return .retry("The managed ID or password is wrong, or the account cannot sign in.")
         }
         return await approveOrRetry(request, account: account)
+    }
+
+    /// Whether the sign-in page offers SPNEGO (`WWW-Authenticate: Negotiate`).
+    public var offersNegotiate: Bool { negotiate != nil }
+
+    /// A sign-in vouched for by a Kerberos ticket (SPNEGO): the approval and the token for the reply,
+    /// or nil when the token is not accepted (the page then shows the form).
+    public func signIn(_ request: Request, negotiateToken: [UInt8]) async -> (Approval, reply: [UInt8]?)? {
+        guard let negotiate else { return nil }
+        do {
+            let (identity, reply) = try await negotiate.authenticate(negotiateToken: negotiateToken)
+            let account = try await accounts.signIn(vouched: identity)
+            return (try await approve(request, account: account, newSession: true), reply)
+        } catch {
+            return nil
+        }
     }
 
     /// First sign-in: replaces the temporary password, then continues.

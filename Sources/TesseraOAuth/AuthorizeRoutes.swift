@@ -41,9 +41,35 @@ public struct AuthorizeEndpoint: Sendable {
         {
             return redirect(approval, status: 302)
         }
-        return page(
-            authorization, form: .signIn(username: authorization.loginHint), message: nil, request: request, status: 200
+        guard service.offersNegotiate else {
+            return page(
+                authorization, form: .signIn(username: authorization.loginHint), message: nil, request: request,
+                status: 200)
+        }
+        // SPNEGO (RFC 4559): a browser that holds a Kerberos ticket answers the challenge with a token;
+        // one that does not shows the form, which is the challenge's body.
+        if let token = Self.negotiateToken(request.headers["Authorization"]) {
+            if let (approval, reply) = await service.signIn(authorization, negotiateToken: token) {
+                var response = redirect(approval, status: 302)
+                if let reply { response.headers.set("WWW-Authenticate", "Negotiate " + Base64.encode(reply)) }
+                return response
+            }
+            return page(
+                authorization, form: .signIn(username: authorization.loginHint),
+                message: "Your Kerberos sign-in was not accepted. Sign in with your password.", request: request,
+                status: 200)
+        }
+        var challenge = page(
+            authorization, form: .signIn(username: authorization.loginHint), message: nil, request: request, status: 401
         )
+        challenge.headers.set("WWW-Authenticate", "Negotiate")
+        return challenge
+    }
+
+    /// The token of `Authorization: Negotiate <base64>`, if that is the header.
+    static func negotiateToken(_ header: String?) -> [UInt8]? {
+        guard let header, header.count > 10, header.prefix(10).lowercased() == "negotiate " else { return nil }
+        return try? Base64.decode(String(header.dropFirst(10)).trimmingCharacters(in: .whitespaces))
     }
 
     private func submit(_ request: HTTPRequest) async -> HTTPResponse {

@@ -50,9 +50,11 @@ public struct TesseraRuntime: Sendable {
         }
         // Passwords: the KDC when Kerberos is configured (the LDAP directory describing the person), else LDAP.
         var passwords: (any PasswordDirectory)? = directory
+        var tickets: KerberosDirectory?
         if let kerberos = configuration.kerberos, let directory {
             do {
-                passwords = KerberosDirectory(verifier: try KerberosVerifier(kerberos), profiles: directory)
+                tickets = KerberosDirectory(verifier: try KerberosVerifier(kerberos), profiles: directory)
+                passwords = tickets
             } catch {
                 throw ConfigurationError(key: "directory.kerberos", error.message)
             }
@@ -89,7 +91,7 @@ public struct TesseraRuntime: Sendable {
             inspection: TokenInspection(store: store, keys: keys, clients: registry, settings: settings),
             authorization: AuthorizationService(
                 store: store, accounts: accounts, tokens: tokens, limiter: limiter,
-                sessionLifetime: oauth.sessionLifetime),
+                sessionLifetime: oauth.sessionLifetime, negotiate: tickets),
             directory: directory,
             directorySync: DirectorySyncService(store: store, sha256Hex: sha256Hex),
             logger: logger)

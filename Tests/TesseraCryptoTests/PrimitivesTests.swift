@@ -3,6 +3,17 @@ import Testing
 
 @testable import TesseraCrypto
 
+@Suite struct PaddedBase64Tests {
+    @Test func encodesLikeFoundationAndDecodesBack() throws {
+        for length in 0..<40 {
+            let bytes = SecureRandom.bytes(length)
+            let text = Base64.encode(bytes)
+            #expect(text == Data(bytes).base64EncodedString())
+            #expect(try Base64.decode(text) == bytes)
+        }
+    }
+}
+
 @Suite struct DigestTests {
     @Test func sha256OfABC() {
         #expect(

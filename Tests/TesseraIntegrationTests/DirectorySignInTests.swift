@@ -184,17 +184,20 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 
+    /// slapd, a KDC where jane's password is `jane-kerberos-1`, and a configuration using both.
+    func kerberosRealm() async throws -> (TestDirectory, TestKDC, Scratch) {
+        let directory = try await TestDirectory.start()
+        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1"])
+        let scratch = try Scratch()
+        try configure(scratch, for: directory, kdc: kdc)
+        return (directory, kdc, scratch)
+    }
+
     /// With Kerberos configured the KDC checks the password (the LDAP password no longer works) and the
     /// LDAP entry still makes the account.
     @Test func passwordGrantChecksThePasswordAtTheKDC() async throws {
-        let directory = try await TestDirectory.start()
-        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1"])
-        defer {
-            directory.stop()
-            kdc.stop()
-        }
-        let scratch = try Scratch()
-        try configure(scratch, for: directory, kdc: kdc)
+        let (directory, kdc, scratch) = try await kerberosRealm()
+        defer { directory.stop(); kdc.stop() }
         let created = try await runCommand(
             tesseraBinary,
             ["clients", "create", "--config", scratch.config, "--name", "app", "--grant", "password", "--json"])
@@ -214,6 +217,41 @@ import Testing
         #expect(try await status("correct horse battery staple") == 400)  // her LDAP password
         kdc.kill()
         #expect(try await status("jane-kerberos-1") == 503)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// SPNEGO at the sign-in page: without a ticket the page is a 401 challenge whose body is the form;
+    /// with one (kinit, then curl --negotiate) the browser is sent on with a code, no password typed.
+    @Test func theSignInPageAcceptsAKerberosTicket() async throws {
+        let (directory, kdc, scratch) = try await kerberosRealm()
+        defer { directory.stop(); kdc.stop() }
+        let created = try await runCommand(
+            tesseraBinary,
+            [
+                "clients", "create", "--config", scratch.config, "--name", "web", "--grant", "authorization_code",
+                "--redirect-uri", "https://app.example.com/cb", "--json",
+            ])
+        let client = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        let server = try await ServeProcess(config: scratch.config)
+        let url =
+            "http://localhost:\(server.port)/oauth2/authorize?response_type=code&client_id=\(client["client_id"] as? String ?? "")"
+            + "&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&state=s1"
+            + "&code_challenge=\(String(repeating: "A", count: 43))&code_challenge_method=S256"
+        let kerberos = ["KRB5_CONFIG": kdc.configFile, "KRB5CCNAME": "FILE:\(scratch.path)/ccache"]
+        let curlArguments = ["-sS", "--max-time", "10", "-o", "/dev/null", "-D", "-", "--negotiate", "-u", ":", url]
+
+        let challenge = try await runCommand("/usr/bin/curl", curlArguments, environment: kerberos)
+        #expect(challenge.out.hasPrefix("HTTP/1.1 401") && challenge.out.contains("WWW-Authenticate: Negotiate"))
+        let kinit = try await runCommand(
+            "/bin/sh", ["-c", "printf 'jane-kerberos-1\\n' | kinit jane@EXAMPLE.COM"], environment: kerberos)
+        #expect(kinit.status == 0, "\(kinit.err)")
+        let signedIn = try await runCommand("/usr/bin/curl", curlArguments, environment: kerberos)
+        #expect(signedIn.out.contains("HTTP/1.1 302"), "\(signedIn.out) \(signedIn.err)")
+        #expect(signedIn.out.contains("Location: https://app.example.com/cb?code="))
+        let shown = try await runCommand(
+            tesseraBinary, ["accounts", "show", "jane@appleid.example.com", "--config", scratch.config, "--json"])
+        #expect(shown.status == 0 && shown.out.contains("\"source\":\"ldap\""))
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

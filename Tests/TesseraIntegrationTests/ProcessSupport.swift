@@ -52,12 +52,14 @@ struct Finished {
     let err: String
 }
 
-/// Runs a command to completion (bounded by `timeout`).
-func runCommand(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Finished
-{
+/// Runs a command to completion (bounded by `timeout`), with `environment` added to ours.
+func runCommand(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+) async throws -> Finished {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
