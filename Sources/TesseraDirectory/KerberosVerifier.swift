@@ -18,11 +18,15 @@ public struct KerberosSettings: Sendable, Equatable {
     public var keytab: String
     /// The principal whose key verifies a KDC's answer, e.g. `HTTP/id.example.com@EXAMPLE.COM`.
     public var servicePrincipal: String
+    /// The LDAP attribute holding a person's whole principal (`userPrincipalName`, `krb5PrincipalName`);
+    /// nil: the principal's name (before the `@`) is matched against the directory's sign-in attribute.
+    public var principalAttribute: String?
 
     public init(
         configFile: String?, defaultRealm: String, allowedRealms: [String] = [], keytab: String,
-        servicePrincipal: String
+        servicePrincipal: String, principalAttribute: String? = nil
     ) {
+        self.principalAttribute = principalAttribute
         self.configFile = configFile
         self.defaultRealm = defaultRealm
         self.allowedRealms = allowedRealms
@@ -191,7 +195,8 @@ extension KerberosDirectory: PasswordDirectory {
         return try await identity(ofPrincipal: canonical)
     }
 
-    /// The LDAP entry whose sign-in attribute is the principal's name, as an identity.
+    /// The LDAP entry of the principal (by `principalAttribute`, else its name in the sign-in attribute),
+    /// as an identity.
     func identity(ofPrincipal canonical: String) async throws -> DirectoryIdentity {
         let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
         guard let at = canonical.lastIndex(of: "@"),
@@ -199,7 +204,11 @@ extension KerberosDirectory: PasswordDirectory {
         else { throw refused }
         let person: DirectoryPerson?
         do {
-            person = try await profiles.person(username: String(canonical[..<at]))
+            if let attribute = verifier.settings.principalAttribute {
+                person = try await profiles.person(attribute: attribute, equals: canonical)
+            } else {
+                person = try await profiles.person(username: String(canonical[..<at]))
+            }
         } catch {
             guard error.kind == .invalidEntry else {
                 throw CoreError(.unavailable, "directory.unavailable", "the directory cannot be used: \(error.message)")

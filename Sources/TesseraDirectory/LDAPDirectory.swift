@@ -71,7 +71,7 @@ public final class LDAPDirectory: Sendable {
         guard !password.isEmpty, !username.isEmpty else { throw rejected }
         let mapping = configuration.mapping
         return try await withHandle { handle in
-            let entry = try self.entry(username: username, on: handle)
+            let entry = try self.entry(filter: mapping.signInFilter(username: username), on: handle)
             // From here the handle is bound as someone else until the next service bind.
             handle.boundAsService = false
             guard let entry else {
@@ -96,24 +96,38 @@ public final class LDAPDirectory: Sendable {
     /// The person a sign-in name belongs to; nil when no entry (or more than one) matches.
     public func person(username: String) async throws(DirectoryError) -> DirectoryPerson? {
         guard !username.isEmpty else { return nil }
+        return try await person(filter: configuration.mapping.signInFilter(username: username))
+    }
+
+    /// The person whose `attribute` equals `value` (e.g. `userPrincipalName` and a Kerberos principal);
+    /// nil when no entry (or more than one) matches.
+    public func person(attribute: String, equals value: String) async throws(DirectoryError) -> DirectoryPerson? {
+        guard LDAPFilter.isAttributeDescription(attribute) else {
+            throw DirectoryError(.configuration, "'\(attribute)' is not an LDAP attribute name")
+        }
+        guard !value.isEmpty else { return nil }
+        return try await person(filter: "(&\(configuration.mapping.userFilter)\(LDAPFilter.equals(attribute, value)))")
+    }
+
+    private func person(filter: String) async throws(DirectoryError) -> DirectoryPerson? {
         let mapping = configuration.mapping
         return try await withHandle { handle in
-            guard let entry = try self.entry(username: username, on: handle) else { return nil }
+            guard let entry = try self.entry(filter: filter, on: handle) else { return nil }
             return try mapping.person(
                 from: entry, groupDNs: try self.groups(of: entry.dn, on: handle),
                 managedDomains: self.configuration.managedDomains)
         }
     }
 
-    /// The one entry a sign-in name matches, searched as the service account; nil when none or several
-    /// do (several are never guessed between).
-    private func entry(username: String, on handle: Handle) throws -> LDAPEntry? {
+    /// The one person entry `filter` matches, searched as the service account; nil when none or
+    /// several do (several are never guessed between).
+    private func entry(filter: String, on handle: Handle) throws -> LDAPEntry? {
         let mapping = configuration.mapping
         try bindAsService(handle)
         do {
             let entries = try handle.connection.search(
-                base: mapping.userBase, scope: mapping.userScope, filter: mapping.signInFilter(username: username),
-                attributes: mapping.attributes, sizeLimit: 2)
+                base: mapping.userBase, scope: mapping.userScope, filter: filter, attributes: mapping.attributes,
+                sizeLimit: 2)
             return entries.count == 1 ? entries.first : nil
         } catch  where error.kind == .sizeLimitExceeded {
             return nil

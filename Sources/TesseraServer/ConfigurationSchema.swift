@@ -244,6 +244,11 @@ enum ConfigurationSchema {
             path: "directory.kerberos.service_principal", kind: .string, defaultValue: .string(""),
             summary: "principal whose key proves the KDC, e.g. HTTP/id.example.com@EXAMPLE.COM"),
         ConfigKey(
+            path: "directory.kerberos.principal_attribute", kind: .string, defaultValue: .string(""),
+            summary:
+                "LDAP attribute holding the whole principal, e.g. userPrincipalName (empty: the principal's name in the sign-in attribute)"
+        ),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

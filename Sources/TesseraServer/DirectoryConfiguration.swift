@@ -160,9 +160,14 @@ extension TesseraConfiguration {
         }
         var allowed: [String] = []
         if case .strings(let list) = values["directory.kerberos.allowed_realms"] { allowed = list }
+        let attribute = string("principal_attribute")
+        guard attribute.isEmpty || LDAPFilter.isAttributeDescription(attribute) else {
+            throw ConfigurationError(
+                key: "directory.kerberos.principal_attribute", "'\(attribute)' is not an LDAP attribute name")
+        }
         return KerberosSettings(
             configFile: string("config_file").isEmpty ? nil : string("config_file"),
             defaultRealm: string("default_realm"), allowedRealms: allowed, keytab: string("keytab"),
-            servicePrincipal: string("service_principal"))
+            servicePrincipal: string("service_principal"), principalAttribute: attribute.isEmpty ? nil : attribute)
     }
 }

@@ -131,4 +131,29 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
             await coreErrorKind { _ = try await directory.authenticate("jane", password: "jane-kerberos-1") }
                 == .unavailable)
     }
+
+    /// The principal looked up in an attribute that holds it whole (here `mail`, which compares without
+    /// case, standing in for Active Directory's userPrincipalName).
+    @Test func thePrincipalCanBeLookedUpInAnAttributeThatHoldsItWhole() async throws {
+        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1"])
+        let ldap = try await TestDirectory.start()
+        defer {
+            kdc.stop()
+            ldap.stop()
+        }
+        func directory(_ attribute: String) throws -> KerberosDirectory {
+            KerberosDirectory(
+                verifier: try KerberosVerifier(
+                    KerberosSettings(
+                        configFile: kdc.configFile, defaultRealm: TestKDC.realm, keytab: kdc.keytab,
+                        servicePrincipal: TestKDC.servicePrincipal, principalAttribute: attribute)),
+                profiles: try LDAPDirectory(ldap.configuration()))
+        }
+        let jane = try await directory("mail").authenticate("jane", password: "jane-kerberos-1")
+        #expect(jane.managedID.rawValue == "jane@appleid.example.com")
+        let none = await coreErrorKind {
+            _ = try await directory("description").authenticate("jane", password: "jane-kerberos-1")
+        }
+        #expect(none == .unauthenticated)
+    }
 }
