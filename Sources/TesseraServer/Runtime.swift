@@ -52,6 +52,9 @@ public struct TesseraRuntime: Sendable {
         var passwords: (any PasswordDirectory)? = directory
         var tickets: KerberosDirectory?
         if let kerberos = configuration.kerberos, let directory {
+            // GSSAPI (SPNEGO tickets) reads the process's krb5 configuration: the same file as password
+            // checks, set before any thread uses Kerberos.
+            if let file = kerberos.configFile { setenv("KRB5_CONFIG", file, 1) }
             do {
                 tickets = KerberosDirectory(verifier: try KerberosVerifier(kerberos), profiles: directory)
                 passwords = tickets
