@@ -149,8 +149,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
             }
             moreJobs = runJobs()
             drainCompletions()
-            // Answering may have started the next pipelined request's handler.
-            moreJobs = moreJobs || !localJobs.isEmpty
+            // Answering may have started the next pipelined request's handler, or answered it on the
+            // fast path (queued in localCompletions): poll without waiting, then go on.
+            moreJobs = moreJobs || !localJobs.isEmpty || !localCompletions.isEmpty
             let time = now()
             if server.isShuttingDown {
                 if shutdownStartedAt == nil { beginShutdown(at: time) }

@@ -310,6 +310,14 @@ struct ServerTests {
         #expect(responses[2]?.header("Content-Length") == "10" && responses[2]?.header("X-Request-ID") == "three")
         #expect(await eventually { server.log.withLock { $0.count } == 3 })
         #expect(server.log.withLock { $0.map(\.route) } == ["maybe_fast", "maybe_fast", "maybe_fast"])
+        // Pipelined fast-path requests are all answered (each one's answer is queued while the previous
+        // is being sent; the loop must not wait for its sweep to send it).
+        let pipelined = try await blocking {
+            let client = try server.connect()
+            try client.send(String(repeating: "GET /maybe-fast?fast=1 HTTP/1.1\r\nHost: x\r\n\r\n", count: 5))
+            return try (0..<5).map { _ in try client.readResponse()?.status }
+        }
+        #expect(pipelined == [200, 200, 200, 200, 200])
         let direct = await TestServer.defaultRouter().respond(
             to: HTTPRequest(method: "GET", target: "/maybe-fast?fast=1", requestID: "r"))
         #expect(String(decoding: direct.body, as: UTF8.self) == "fast r")
