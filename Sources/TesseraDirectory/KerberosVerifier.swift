@@ -58,7 +58,8 @@ public struct KerberosVerifier: Sendable {
     /// itself with the keytab.
     /// - Throws: `.rejected` for a wrong password, an unknown, locked or expired principal, a realm
     ///   that is not allowed, or a KDC that cannot prove itself; `.unavailable` when no KDC answers;
-    ///   `.configuration` when the configuration file or keytab cannot be used.
+    ///   `.configuration` when the configuration file or keytab cannot be used (missing, unreadable,
+    ///   or without the service principal's key).
     public func verify(name: String, password: String) throws(DirectoryError) -> String {
         let rejected = DirectoryError(.rejected, "wrong name or password")
         guard !name.isEmpty, !password.isEmpty else { throw rejected }
@@ -75,10 +76,14 @@ public struct KerberosVerifier: Sendable {
                     return String(cString: message)
                 } ?? "error \(code)"
             switch Int(code) {
-            case KRB5_KDC_UNREACH, KRB5_REALM_UNKNOWN: return DirectoryError(.unavailable, "\(operation): \(text)")
+            case KRB5_KDC_UNREACH, KRB5_REALM_UNKNOWN, KRB5_REALM_CANT_RESOLVE:
+                return DirectoryError(.unavailable, "\(operation): \(text)")
             case KRB5KDC_ERR_PREAUTH_FAILED, KRB5KRB_AP_ERR_BAD_INTEGRITY, KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN,
                 KRB5KDC_ERR_CLIENT_REVOKED, KRB5KDC_ERR_KEY_EXP:
                 return rejected
+            // The keytab: missing, unreadable, or without the service's key. Ours to fix, not a wrong password.
+            case KRB5_KT_NOTFOUND, KRB5_KT_KVNONOTFOUND, KRB5_KT_BADNAME, KRB5_KT_END, Int(ENOENT), Int(EACCES):
+                return DirectoryError(.configuration, "\(operation): \(text)")
             default: return DirectoryError(.rejected, "\(operation): \(text)")
             }
         }
@@ -112,10 +117,7 @@ public struct KerberosVerifier: Sendable {
         krb5_verify_init_creds_opt_init(&verifyOptions)
         krb5_verify_init_creds_opt_set_ap_req_nofail(&verifyOptions, 1)  // never skip the keytab check
         code = krb5_verify_init_creds(context, &credentials, server, keytab, nil, &verifyOptions)
-        guard code == 0 else {
-            let error = failure(code, "verifying the KDC with the keytab")
-            throw error.kind == .unavailable ? error : DirectoryError(.rejected, error.message)
-        }
+        guard code == 0 else { throw failure(code, "verifying the KDC with the keytab") }
         var canonical: UnsafeMutablePointer<CChar>?
         guard krb5_unparse_name(context, credentials.client, &canonical) == 0, let canonical else { throw rejected }
         defer { krb5_free_unparsed_name(context, canonical) }
@@ -199,9 +201,14 @@ extension KerberosDirectory: PasswordDirectory {
     /// as an identity.
     func identity(ofPrincipal canonical: String) async throws -> DirectoryIdentity {
         let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
-        guard let at = canonical.lastIndex(of: "@"),
-            verifier.settings.realms.contains(String(canonical[canonical.index(after: at)...]))
-        else { throw refused }
+        guard let at = canonical.lastIndex(of: "@") else { throw refused }
+        let realm = String(canonical[canonical.index(after: at)...])
+        guard verifier.settings.realms.contains(realm) else { throw refused }
+        // A bare name means the same person only in the default realm: jane@OTHER.REALM is not the
+        // directory's jane. Other realms need an attribute holding the whole principal.
+        guard realm == verifier.settings.defaultRealm || verifier.settings.principalAttribute != nil else {
+            throw refused
+        }
         let person: DirectoryPerson?
         do {
             if let attribute = verifier.settings.principalAttribute {

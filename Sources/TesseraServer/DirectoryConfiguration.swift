@@ -161,6 +161,12 @@ extension TesseraConfiguration {
         var allowed: [String] = []
         if case .strings(let list) = values["directory.kerberos.allowed_realms"] { allowed = list }
         let attribute = string("principal_attribute")
+        guard allowed.isEmpty || !attribute.isEmpty else {
+            throw ConfigurationError(
+                key: "directory.kerberos.allowed_realms",
+                "other realms need directory.kerberos.principal_attribute: a name alone is one person only in the default realm"
+            )
+        }
         guard attribute.isEmpty || LDAPFilter.isAttributeDescription(attribute) else {
             throw ConfigurationError(
                 key: "directory.kerberos.principal_attribute", "'\(attribute)' is not an LDAP attribute name")

@@ -80,6 +80,21 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
             kerberosErrorKind { _ = try verifier.verify(name: "jane", password: "jane-long-passphrase-1") }
         }
         #expect(down == .unavailable)
+        // A keytab that is gone, or lacks the service's key, is ours to fix: never "wrong password".
+        let server = try await TestKDC.start(people: Self.people)
+        defer { server.stop() }
+        let missingKeytab = try self.verifier(server, keytab: "/nonexistent/service.keytab")
+        let otherPrincipal = try KerberosVerifier(
+            KerberosSettings(
+                configFile: server.configFile, defaultRealm: TestKDC.realm, keytab: server.keytab,
+                servicePrincipal: "host/elsewhere@EXAMPLE.COM"))
+        let keytabKinds = try await blocking {
+            [
+                kerberosErrorKind { _ = try missingKeytab.verify(name: "jane", password: "jane-long-passphrase-1") },
+                kerberosErrorKind { _ = try otherPrincipal.verify(name: "jane", password: "jane-long-passphrase-1") },
+            ]
+        }
+        #expect(keytabKinds == [.configuration, .configuration])
         let noConfig = try KerberosVerifier(
             KerberosSettings(
                 configFile: "/nonexistent/krb5.conf", defaultRealm: TestKDC.realm, keytab: kdc.keytab,
@@ -149,6 +164,19 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
                         servicePrincipal: TestKDC.servicePrincipal, principalAttribute: attribute)),
                 profiles: try LDAPDirectory(ldap.configuration()))
         }
+        // Another realm's jane is not the directory's jane unless an attribute holds her whole principal.
+        let trusting = KerberosDirectory(
+            verifier: try KerberosVerifier(
+                KerberosSettings(
+                    configFile: kdc.configFile, defaultRealm: TestKDC.realm, allowedRealms: ["EMEA.EXAMPLE.COM"],
+                    keytab: kdc.keytab, servicePrincipal: TestKDC.servicePrincipal)),
+            profiles: try LDAPDirectory(ldap.configuration()))
+        #expect(
+            await coreErrorKind { _ = try await trusting.identity(ofPrincipal: "jane@EMEA.EXAMPLE.COM") }
+                == .unauthenticated)
+        #expect(
+            try await trusting.identity(ofPrincipal: "jane@EXAMPLE.COM").managedID.rawValue
+                == "jane@appleid.example.com")
         let jane = try await directory("mail").authenticate("jane", password: "jane-kerberos-1")
         #expect(jane.managedID.rawValue == "jane@appleid.example.com")
         let none = await coreErrorKind {
