@@ -33,11 +33,15 @@ public struct DirectorySyncService: Sendable {
     public struct Reading: Sendable {
         public var entries: [DirectoryEntry]
         public var unusable: [String]
+        /// Stable ids of the unusable entries that have one: their accounts are left alone.
+        public var unusableIDs: Set<String>
         public var newestChange: String?
 
-        public init(entries: [DirectoryEntry], unusable: [String], newestChange: String?) {
+        public init(entries: [DirectoryEntry], unusable: [String], unusableIDs: Set<String> = [], newestChange: String?)
+        {
             self.entries = entries
             self.unusable = unusable
+            self.unusableIDs = unusableIDs
             self.newestChange = newestChange
         }
     }
@@ -53,6 +57,9 @@ public struct DirectorySyncService: Sendable {
         public var full: Bool
         public var plan: SyncPlan
         public var unusable: [String]
+        /// Accounts changed by someone else between the read and the write (a sign-in, an
+        /// administrator): left for the next run.
+        public var skipped: [String] = []
     }
 
     static let batchSize = 500
@@ -83,10 +90,13 @@ public struct DirectorySyncService: Sendable {
         let state = try await store.read { try $0.directorySyncState(source: source) }
         let full = options.full || state?.newestChange == nil
         let reading = try await read(full ? nil : state?.newestChange)
-        let accounts = try await store.read { try $0.accounts(matching: AccountQuery()) }
+        let (accounts, syncDeactivated) = try await store.read {
+            (try $0.accounts(matching: AccountQuery()), try $0.syncDeactivatedAccountIDs(source: source))
+        }
         let startedAt = now()
         let plan = DirectorySync.plan(
-            entries: reading.entries, accounts: accounts, source: source, complete: full, at: startedAt, newID: newID)
+            entries: reading.entries, accounts: accounts, source: source, complete: full, at: startedAt,
+            unusable: reading.unusableIDs, syncDeactivated: syncDeactivated, newID: newID)
         let stopped = plan.deactivationShare > options.maximumDeactivationShare && !options.force
         if options.dryRun {
             return Report(outcome: .planned, full: full, plan: plan, unusable: reading.unusable)
@@ -99,7 +109,7 @@ public struct DirectorySyncService: Sendable {
             }
             return Report(outcome: .stoppedBySafetyLimit, full: full, plan: plan, unusable: reading.unusable)
         }
-        try await apply(plan, actor: actor, progress: progress)
+        let skipped = try await apply(plan, source: source, actor: actor, progress: progress)
         let newest = [state?.newestChange, reading.newestChange].compactMap { $0 }.max()
         try await store.change { [audit] transaction in
             try transaction.save(
@@ -107,13 +117,16 @@ public struct DirectorySyncService: Sendable {
                     source: source, newestChange: newest, lastRunAt: startedAt,
                     lastFullAt: full ? startedAt : state?.lastFullAt))
             try audit.record(
-                Self.summary(plan, source: source, full: full, outcome: .applied, actor: actor), in: transaction,
-                at: startedAt)
+                Self.summary(plan, source: source, full: full, outcome: .applied, actor: actor, skipped: skipped.count),
+                in: transaction, at: startedAt)
         }
-        return Report(outcome: .applied, full: full, plan: plan, unusable: reading.unusable)
+        return Report(outcome: .applied, full: full, plan: plan, unusable: reading.unusable, skipped: skipped)
     }
 
-    private func apply(_ plan: SyncPlan, actor: Actor, progress: @Sendable (Int, Int) -> Void) async throws {
+    /// Applies the plan; returns the managed IDs of accounts skipped because they changed meanwhile.
+    private func apply(_ plan: SyncPlan, source: AccountSource, actor: Actor, progress: @Sendable (Int, Int) -> Void)
+        async throws -> [String]
+    {
         enum Step: Sendable {
             case create(Account)
             case update(SyncPlan.Change)
@@ -123,10 +136,22 @@ public struct DirectorySyncService: Sendable {
         let steps =
             plan.creates.map(Step.create) + plan.updates.map(Step.update) + plan.deactivations.map(Step.deactivate)
         var done = 0
+        var skipped: [String] = []
         for start in stride(from: 0, to: steps.count, by: Self.batchSize) {
             let batch = Array(steps[start..<min(start + Self.batchSize, steps.count)])
             let at = now()
-            try await store.change { [audit] transaction in
+            skipped += try await store.change { [audit] transaction -> [String] in
+                var stale: [String] = []
+                /// Writes `change` unless the account changed since the read (then it waits for the next run).
+                func update(_ change: SyncPlan.Change) throws -> Bool {
+                    do {
+                        try transaction.update(change.after, expectedVersion: change.before.version)
+                        return true
+                    } catch let error as StoreError where error.kind == .staleVersion || error.kind == .notFound {
+                        stale.append(change.before.managedID.rawValue)
+                        return false
+                    }
+                }
                 for step in batch {
                     switch step {
                     case .create(let account):
@@ -135,13 +160,19 @@ public struct DirectorySyncService: Sendable {
                             AuditRecord.account(account, action: "account.create", actor: actor, before: nil),
                             in: transaction, at: at)
                     case .update(let change):
-                        try transaction.update(change.after, expectedVersion: change.before.version)
+                        guard try update(change) else { continue }
+                        let reactivated = change.before.state == .deactivated && change.after.state == .active
+                        if reactivated {
+                            try transaction.setSyncDeactivated(accountID: change.after.id, source: source, false)
+                        }
                         try audit.record(
                             AuditRecord.account(
-                                change.after, action: "account.directory_refresh", actor: actor, before: change.before),
+                                change.after, action: reactivated ? "account.reactivate" : "account.directory_refresh",
+                                actor: actor, before: change.before),
                             in: transaction, at: at)
                     case .deactivate(let change):
-                        try transaction.update(change.after, expectedVersion: change.before.version)
+                        guard try update(change) else { continue }
+                        try transaction.setSyncDeactivated(accountID: change.after.id, source: source, true)
                         try AccountService.endSignIns(transaction, change.after, at)
                         try audit.record(
                             AuditRecord.account(
@@ -149,19 +180,21 @@ public struct DirectorySyncService: Sendable {
                             in: transaction, at: at)
                     }
                 }
+                return stale
             }
             done += batch.count
             progress(done, steps.count)
         }
+        return skipped
     }
 
-    static func summary(_ plan: SyncPlan, source: AccountSource, full: Bool, outcome: Outcome, actor: Actor)
-        -> AuditRecord
-    {
+    static func summary(
+        _ plan: SyncPlan, source: AccountSource, full: Bool, outcome: Outcome, actor: Actor, skipped: Int = 0
+    ) -> AuditRecord {
         let counts =
             "{\"outcome\":\"\(outcome.rawValue)\",\"full\":\(full),\"created\":\(plan.creates.count),"
             + "\"updated\":\(plan.updates.count),\"deactivated\":\(plan.deactivations.count),"
-            + "\"conflicts\":\(plan.conflicts.count),\"unchanged\":\(plan.unchanged)}"
+            + "\"conflicts\":\(plan.conflicts.count),\"unchanged\":\(plan.unchanged),\"skipped\":\(skipped)}"
         return AuditRecord(
             actor: actor, action: "directory.sync", targetType: "directory", targetID: source.rawValue,
             targetName: source.rawValue, before: nil, after: counts)

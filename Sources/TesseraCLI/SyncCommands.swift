@@ -62,6 +62,9 @@ enum SyncCommands {
         for change in plan.deactivations { lines.append("deactivate  \(change.after.managedID)") }
         for conflict in plan.conflicts { lines.append("conflict    \(conflict)") }
         for reason in report.unusable { lines.append("unusable    \(reason)") }
+        for managedID in report.skipped {
+            lines.append("skipped     \(managedID) (changed during the sync; the next run applies it)")
+        }
         let kind = report.full ? "full" : "incremental"
         let counts =
             "\(plan.creates.count) created, \(plan.updates.count) updated, \(plan.deactivations.count) deactivated, "

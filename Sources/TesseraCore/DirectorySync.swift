@@ -65,9 +65,13 @@ public enum DirectorySync {
     ///   - accounts: every account in the store.
     ///   - complete: `entries` is the whole directory, so accounts of its source that are not among them
     ///     are gone from it and are deactivated (an incremental read cannot tell).
+    ///   - unusable: stable ids of entries the directory holds but the mapping cannot use: their
+    ///     accounts are left alone, not taken for gone.
+    ///   - syncDeactivated: accounts an earlier sync deactivated, the only ones a sync reactivates (an
+    ///     administrator's deactivation stays).
     public static func plan(
         entries: [DirectoryEntry], accounts: [Account], source: AccountSource, complete: Bool, at now: Date,
-        newID: () -> String
+        unusable: Set<String> = [], syncDeactivated: Set<String> = [], newID: () -> String
     ) -> SyncPlan {
         var plan = SyncPlan()
         let ours = accounts.filter { $0.source == source }
@@ -117,7 +121,9 @@ public enum DirectorySync {
                 plan.deactivations.append(SyncPlan.Change(before: existing, after: deactivated))
                 continue
             }
-            if !entry.isDisabled, next.state == .deactivated, let reactivated = try? next.reactivated(at: now) {
+            if !entry.isDisabled, next.state == .deactivated, syncDeactivated.contains(existing.id),
+                let reactivated = try? next.reactivated(at: now)
+            {
                 next = reactivated
             }
             if next == existing {
@@ -128,7 +134,7 @@ public enum DirectorySync {
         }
         if complete {
             // Active accounts of this directory that no entry accounts for have left it.
-            let present = Set(entries.map(\.identity.externalID))
+            let present = Set(entries.map(\.identity.externalID)).union(unusable)
             let ordered = ours.map { ($0.managedID.rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
             for account in ordered
             where account.state == .active && !seen.contains(account.id)

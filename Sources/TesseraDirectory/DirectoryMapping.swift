@@ -273,6 +273,14 @@ public struct DirectoryMapping: Sendable, Equatable {
             department: department.flatMap { entry.string($0) }, roles: roles, isDisabled: disabled)
     }
 
+    /// The entry's stable id as the mapping reads it, if it has one.
+    public func stableID(of entry: LDAPEntry) -> String? {
+        switch stableIDEncoding {
+        case .text: return entry.string(stableID).flatMap { $0.isEmpty ? nil : $0 }
+        case .activeDirectoryGUID: return entry.values(stableID).first.flatMap(Self.activeDirectoryGUID)
+        }
+    }
+
     /// Active Directory's `objectGUID`: the first three fields are little-endian.
     public static func activeDirectoryGUID(_ bytes: [UInt8]) -> String? {
         guard bytes.count == 16 else { return nil }

@@ -252,6 +252,8 @@ public struct DirectoryListing: Sendable {
     public var people: [DirectoryPerson]
     /// Entries the mapping cannot use (no stable id, an invalid managed ID…), with the reason.
     public var unusable: [String]
+    /// The stable ids of the unusable entries that have one: their accounts are not gone.
+    public var unusableIDs: Set<String> = []
     /// The newest change time among the entries read (the mapping's `modifiedAttribute`), for the next
     /// incremental read; nil when no entry carried one.
     public var newestChange: String?
@@ -295,6 +297,7 @@ extension LDAPDirectory {
                                 managedDomains: domains))
                     } catch let error as DirectoryError {
                         listing.unusable.append(error.message)
+                        if let id = mapping.stableID(of: entry) { listing.unusableIDs.insert(id) }
                     }
                 }
                 progress(listing.people.count + listing.unusable.count)

@@ -139,7 +139,7 @@ extension TesseraRuntime {
                                 roles: person.roles),
                             isDisabled: person.isDisabled)
                     },
-                    unusable: listing.unusable, newestChange: listing.newestChange)
+                    unusable: listing.unusable, unusableIDs: listing.unusableIDs, newestChange: listing.newestChange)
             }, progress: applying)
     }
 

@@ -152,5 +152,14 @@ enum SQLiteMigrations {
                     last_full_at INTEGER
                 );
                 """),
+        Migration(
+            version: 4, name: "accounts deactivated by directory sync",
+            sql: """
+                -- Only these may be reactivated by a sync: an administrator's deactivation stays.
+                CREATE TABLE directory_sync_deactivations (
+                    account_id TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+                    source TEXT NOT NULL
+                );
+                """),
     ]
 }

@@ -49,6 +49,23 @@ struct SQLiteTransaction: StoreTransaction {
         .first
     }
 
+    func syncDeactivatedAccountIDs(source: AccountSource) throws -> Set<String> {
+        Set(
+            try connection.query(
+                "SELECT account_id FROM directory_sync_deactivations WHERE source = ?", [.text(source.rawValue)]
+            ) { try $0.requiredText(0) })
+    }
+
+    func setSyncDeactivated(accountID: String, source: AccountSource, _ deactivated: Bool) throws {
+        if deactivated {
+            try connection.execute(
+                "INSERT OR REPLACE INTO directory_sync_deactivations (account_id, source) VALUES (?, ?)",
+                [.text(accountID), .text(source.rawValue)])
+        } else {
+            try connection.execute("DELETE FROM directory_sync_deactivations WHERE account_id = ?", [.text(accountID)])
+        }
+    }
+
     func save(_ state: DirectorySyncState) throws {
         try connection.execute(
             """

@@ -51,6 +51,8 @@ public protocol StoreReader {
     func accounts(matching query: AccountQuery) throws -> [Account]
     /// Where the last sync of this directory left off; nil before the first.
     func directorySyncState(source: AccountSource) throws -> DirectorySyncState?
+    /// The accounts a sync of this directory deactivated (and may reactivate).
+    func syncDeactivatedAccountIDs(source: AccountSource) throws -> Set<String>
     /// Deactivated accounts whose deactivation happened at or before `cutoff`.
     func accountsDeactivated(before cutoff: Date, source: AccountSource) throws -> [Account]
     func lastAuditEntry() throws -> AuditEntry?
@@ -82,6 +84,8 @@ public protocol StoreTransaction: StoreReader {
     func deleteAccount(id: String) throws
     func append(_ entry: AuditEntry) throws
     func save(_ state: DirectorySyncState) throws
+    /// Marks (or unmarks) an account as deactivated by a sync of `source`.
+    func setSyncDeactivated(accountID: String, source: AccountSource, _ deactivated: Bool) throws
 
     /// - Throws: `StoreError.duplicate` when the id or name is taken.
     func insert(_ client: OAuthClient) throws

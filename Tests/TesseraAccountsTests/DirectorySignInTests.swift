@@ -210,4 +210,31 @@ func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
         }
         #expect(summaries.map { $0.after?.contains("\"outcome\":\"stopped\"") == true } == [false, true, false])
     }
+
+    /// A sync reactivates what a sync deactivated (audited as a reactivation), never what an
+    /// administrator deactivated.
+    @Test func onlySyncDeactivationsAreUndoneBySync() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let sync = DirectorySyncService(
+            store: fixture.store, sha256Hex: { SHA256.hexDigest($0) }, now: { fixture.clock.now })
+        let people = (0..<20).map { entry("p\($0)", "u-\($0)") }
+        func run(_ entries: [DirectoryEntry]) async throws -> DirectorySyncService.Report {
+            try await sync.run(source: .ldap, options: .init(full: true), by: Fixture.root) { _ in
+                .init(entries: entries, unusable: [], newestChange: nil)
+            }
+        }
+        _ = try await run(people)
+        _ = try await fixture.service.deactivate("p1@appleid.example.com", by: Fixture.root)
+        _ = try await run(Array(people.dropFirst()))  // p0 leaves the directory (1 of 19: within the limit)
+        let back = try await run(people)  // p0 is back
+        #expect(back.plan.updates.map(\.after.managedID.localPart) == ["p0"])
+        let states = Dictionary(
+            uniqueKeysWithValues: try await fixture.service.accounts(matching: AccountQuery(), by: Fixture.root).map {
+                ($0.managedID.localPart, $0.state)
+            })
+        #expect(states["p0"] == .active && states["p1"] == .deactivated)
+        let actions = try await fixture.audit.entries(from: 1, limit: 200, by: Fixture.root).map(\.action)
+        #expect(actions.filter { $0 == "account.reactivate" }.count == 1)
+    }
 }

@@ -26,10 +26,14 @@ import Testing
             createdAt: now, updatedAt: now, deactivatedAt: state == .deactivated ? now : nil)
     }
 
-    func plan(_ entries: [DirectoryEntry], _ accounts: [Account], complete: Bool = true) -> SyncPlan {
+    func plan(
+        _ entries: [DirectoryEntry], _ accounts: [Account], complete: Bool = true, unusable: Set<String> = [],
+        syncDeactivated: Set<String> = []
+    ) -> SyncPlan {
         var counter = 0
         return DirectorySync.plan(
             entries: entries, accounts: accounts, source: .ldap, complete: complete, at: now.addingTimeInterval(60),
+            unusable: unusable, syncDeactivated: syncDeactivated,
             newID: {
                 counter += 1
                 return "new-\(counter)"
@@ -70,7 +74,7 @@ import Testing
             account("local", source: .local, externalID: nil),
         ]
         let entries = [entry("disabled", "u-disabled", disabled: true), entry("back", "u-back")]
-        let full = plan(entries, accounts)
+        let full = plan(entries, accounts, syncDeactivated: ["id-back"])
         #expect(full.deactivations.map(\.after.managedID.localPart).sorted() == ["disabled", "gone"])
         #expect(full.deactivations.allSatisfy { $0.after.state == .deactivated })
         #expect(full.updates.map(\.after.managedID.localPart) == ["back"] && full.updates[0].after.state == .active)
@@ -78,6 +82,12 @@ import Testing
         // An incremental read cannot tell who left: only the disabled entry deactivates.
         let incremental = plan(entries, accounts, complete: false)
         #expect(incremental.deactivations.map(\.after.managedID.localPart) == ["disabled"])
+        // Deactivated by an administrator (not by a sync): the entry being back does not reactivate it.
+        #expect(plan(entries, accounts).updates.isEmpty)
+        // An entry the mapping cannot use is still in the directory: its account is not gone.
+        #expect(
+            plan(entries, accounts, unusable: ["u-gone"]).deactivations.map(\.after.managedID.localPart) == ["disabled"]
+        )
         // A disabled entry without an account makes none.
         #expect(plan([entry("never", "u-never", disabled: true)], []).creates.isEmpty)
     }
