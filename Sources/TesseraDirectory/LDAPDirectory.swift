@@ -37,6 +37,8 @@ public final class LDAPDirectory: Sendable {
         // Used by one pool thread at a time: taken from `idle`, returned after the operation.
         let connection: LDAPConnection
         var boundAsService = false
+        /// A person's password was sent in this operation (so it must not be retried).
+        var personBindSent = false
         init(_ connection: LDAPConnection) { self.connection = connection }
     }
 
@@ -79,9 +81,13 @@ public final class LDAPDirectory: Sendable {
                 _ = try? handle.connection.bind(dn: "cn=tessera-no-such-entry," + mapping.userBase, password: password)
                 throw rejected
             }
+            // Once the person's bind is sent it counts against their lockout: never sent twice.
+            handle.personBindSent = true
             do {
                 try handle.connection.bind(dn: entry.dn, password: password)
-            } catch let error as LDAPError where error.kind == .invalidCredentials {
+            } catch let error as LDAPError where error.kind != .unavailable {
+                // Any answer of the server about this bind (wrong password 49, and the lockout or
+                // inactivation other servers answer with: 19, 53…) refuses this sign-in.
                 throw rejected
             }
             try self.bindAsService(handle)
@@ -185,22 +191,30 @@ public final class LDAPDirectory: Sendable {
             var attempt = 0
             while true {
                 attempt += 1
-                let reused = idle.withLock { $0.popLast() }
+                // The retry always opens a new connection: the other idle ones are as stale as the first.
+                let reused = attempt == 1 ? idle.withLock { $0.popLast() } : nil
                 let handle: Handle
                 do {
                     handle = try reused ?? Handle(LDAPConnection(configuration.connection))
                 } catch {
                     return .failure(Self.translate(error))
                 }
+                handle.personBindSent = false
                 do {
                     let value = try body(handle)
                     idle.withLock { $0.append(handle) }
                     return .success(value)
                 } catch {
                     let failure = Self.translate(error)
-                    // A stale pooled handle (the server restarted): try once more on a new connection.
-                    if failure.kind == .unavailable, reused != nil, attempt == 1 { continue }
-                    if failure.kind != .unavailable { idle.withLock { $0.append(handle) } }
+                    if failure.kind == .unavailable {
+                        // The server went away (or restarted): every idle connection to it is dead too.
+                        idle.withLock { $0.removeAll() }
+                        // A stale pooled handle: once more on a new connection, unless a person's
+                        // password was already sent (a second bind would count twice against them).
+                        if reused != nil, attempt == 1, !handle.personBindSent { continue }
+                    } else {
+                        idle.withLock { $0.append(handle) }
+                    }
                     return .failure(failure)
                 }
             }

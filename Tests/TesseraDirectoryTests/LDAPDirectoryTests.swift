@@ -103,8 +103,11 @@ func directoryErrorKind(_ body: () async throws -> Void) async -> DirectoryError
     @Test func anUnreachableDirectoryIsUnavailableAndARestartedOneIsUsedAgain() async throws {
         let server = try await TestDirectory.start()
         defer { server.stop() }
-        let directory = try LDAPDirectory(server.configuration(poolSize: 1))
-        _ = try await directory.signIn(username: "jane", password: "correct horse battery staple")
+        let directory = try LDAPDirectory(server.configuration(poolSize: 2))
+        // Two sign-ins at once leave two pooled connections, both dead after the restart below.
+        async let first = directory.signIn(username: "jane", password: "correct horse battery staple")
+        async let second = directory.signIn(username: "john", password: "another long passphrase")
+        _ = try await (first, second)
         server.kill()
         let down = await directoryErrorKind {
             _ = try await directory.signIn(username: "jane", password: "correct horse battery staple")
@@ -115,6 +118,12 @@ func directoryErrorKind(_ body: () async throws -> Void) async -> DirectoryError
         let jane = try await directory.signIn(username: "jane", password: "correct horse battery staple")
         #expect(jane.managedID.rawValue == "jane@appleid.example.com")
         _ = try await directory.signIn(username: "john", password: "another long passphrase")
+        // Restarted while both pooled connections sit idle: the first sign-in after it still works.
+        async let third = directory.signIn(username: "jane", password: "correct horse battery staple")
+        async let fourth = directory.signIn(username: "john", password: "another long passphrase")
+        _ = try await (third, fourth)
+        try await server.restart()
+        _ = try await directory.signIn(username: "jane", password: "correct horse battery staple")
     }
 
     /// As account services see it: the managed ID works as a sign-in name, refusals are
