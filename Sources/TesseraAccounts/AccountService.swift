@@ -297,6 +297,14 @@ public struct AccountService: Sendable {
     /// Every refusal is `CoreError.unauthenticated`; callers facing the network should not reveal which.
     /// An unreachable directory is `CoreError.unavailable`.
     public func signIn(_ name: String, password: String) async throws -> SignIn {
+        // Directories ignore surrounding spaces and some ignore control characters: one spelling per
+        // person, so limits counted per name cannot be dodged.
+        guard name == name.trimmingCharacters(in: .whitespacesAndNewlines),
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            _ = try? await hasher.hashPassword(password)
+            throw CoreError(.unauthenticated, "sign_in.failed", "wrong managed ID or password")
+        }
         if let directory {
             var account: Account?
             if let id = try? parse(name) { account = try await store.read { try $0.account(managedID: id) } }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+public import TesseraCore
 
 /// Limits password-bearing requests per client and per address (token buckets), answering `429` with
 /// `Retry-After` once a bucket is empty. User passwords count every attempt (per address and per
@@ -27,6 +28,17 @@ public final class AttemptLimiter: Sendable {
         self.perMinute = max(1, perMinute)
         self.burst = max(1, burst ?? perMinute)
         self.shards = (0..<max(1, shards)).map { _ in Shard() }
+    }
+
+    /// The bucket of the person a sign-in name stands for, however it is written: case, surrounding
+    /// spaces (which directories ignore) and a managed domain make no difference (`Jane`, ` jane`,
+    /// `jane@appleid.example.com` share one bucket).
+    public static func accountKey(_ name: String, managedDomains: ManagedDomains) -> String {
+        var key = name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if let at = key.lastIndex(of: "@"), managedDomains.contains(String(key[key.index(after: at)...])) {
+            key = String(key[..<at])
+        }
+        return "account:" + key
     }
 
     /// Takes one attempt from every bucket named; throws `slow_down` (429) when one is empty.

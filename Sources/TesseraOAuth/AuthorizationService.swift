@@ -168,7 +168,11 @@ public struct AuthorizationService: Sendable {
         -> SignInOutcome
     {
         do {
-            try limiter.admit(keys: ["ip:" + remoteAddress, "account:\(username.lowercased())"])
+            try limiter.admit(
+                keys: [
+                    "ip:" + remoteAddress,
+                    AttemptLimiter.accountKey(username, managedDomains: accounts.policy.managedDomains),
+                ])
         } catch {
             return .retry("Too many attempts. Wait a minute and try again.")
         }
@@ -212,7 +216,11 @@ public struct AuthorizationService: Sendable {
         async -> SignInOutcome
     {
         do {
-            try limiter.admit(keys: ["ip:" + remoteAddress, "account:\(username.lowercased())"])
+            try limiter.admit(
+                keys: [
+                    "ip:" + remoteAddress,
+                    AttemptLimiter.accountKey(username, managedDomains: accounts.policy.managedDomains),
+                ])
         } catch {
             return .changePassword("Too many attempts. Wait a minute and try again.")
         }

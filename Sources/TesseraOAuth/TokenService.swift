@@ -143,7 +143,10 @@ public struct TokenService: Sendable {
     /// count, per address only, so nobody can shut a client out by failing in its name.
     private func admit(_ request: TokenRequest) throws(OAuthError) {
         if request.grant == .password {
-            let account = request.parameters["username"].map { ["account:" + $0.lowercased()] } ?? []
+            let account =
+                request.parameters["username"].map {
+                    [AttemptLimiter.accountKey($0, managedDomains: accounts.policy.managedDomains)]
+                } ?? []
             try limiter.admit(keys: [request.address] + account)
         } else if request.carriesSecret {
             try limiter.check(key: request.address)

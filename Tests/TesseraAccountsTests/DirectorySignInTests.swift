@@ -131,6 +131,11 @@ func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
         let service = fixture.service(with: directory)
         #expect(await coreErrorKind { _ = try await service.signIn("john", password: "wrong") } == .unauthenticated)
         #expect(await coreErrorKind { _ = try await service.signIn("nobody", password: "pw") } == .unauthenticated)
+        // Other spellings of a name (which a directory would accept) are refused before it is asked.
+        for spelling in [" john", "john ", "john\t", "jo\u{0}hn"] {
+            #expect(
+                await coreErrorKind { _ = try await service.signIn(spelling, password: "pw-john") } == .unauthenticated)
+        }
         _ = try await service.signIn("john", password: "pw-john")
         // Deactivated in Tessera: the directory's yes is not enough.
         _ = try await service.deactivate("john@appleid.example.com", by: Fixture.root)

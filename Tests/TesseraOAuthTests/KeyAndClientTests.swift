@@ -225,6 +225,15 @@ import Testing
             ).active))
     }
 
+    @Test func oneLimiterBucketPerPersonHoweverTheNameIsWritten() throws {
+        let domains = try ManagedDomains(["appleid.example.com"])
+        let keys = ["jane", "Jane", "  jane ", "jane@appleid.example.com", "JANE@AppleID.Example.com"].map {
+            AttemptLimiter.accountKey($0, managedDomains: domains)
+        }
+        #expect(Set(keys) == ["account:jane"])
+        #expect(AttemptLimiter.accountKey("jane@example.org", managedDomains: domains) == "account:jane@example.org")
+    }
+
     @Test func limiterRefills() throws {
         let limiter = AttemptLimiter(perMinute: 60, burst: 2)
         let start = ContinuousClock.now
