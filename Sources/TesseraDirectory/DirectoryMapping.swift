@@ -266,11 +266,28 @@ public struct DirectoryMapping: Sendable, Equatable {
             disabled = flags & 0x2 != 0  // ACCOUNTDISABLE
         }
         let roles = Set(groupDNs.compactMap { roleIndex[Self.normalisedDN($0)] })
+        // The account rules apply to what a directory says as to what an administrator types: names
+        // must pass (else the entry is unusable); an optional value that does not is left out.
+        func name(_ attribute: String, _ field: String) throws(DirectoryError) -> String {
+            do {
+                return try AccountFieldRules.text(try required(attribute), field: field, required: true)!
+            } catch let error as DirectoryError {
+                throw error
+            } catch {
+                throw DirectoryError(.invalidEntry, "\(entry.dn): \(error)")
+            }
+        }
+        func optional(_ attribute: String?, _ field: String) -> String? {
+            guard let value = attribute.flatMap({ entry.string($0) }) else { return nil }
+            return field == "email"
+                ? (try? AccountFieldRules.email(value)) ?? nil
+                : (try? AccountFieldRules.text(value, field: field, required: false)) ?? nil
+        }
         return DirectoryPerson(
-            dn: entry.dn, stableID: stable, managedID: managed, givenName: try required(givenName),
-            familyName: try required(familyName), email: email.flatMap { entry.string($0) },
-            employeeNumber: employeeNumber.flatMap { entry.string($0) },
-            department: department.flatMap { entry.string($0) }, roles: roles, isDisabled: disabled)
+            dn: entry.dn, stableID: stable, managedID: managed, givenName: try name(givenName, "given_name"),
+            familyName: try name(familyName, "family_name"), email: optional(email, "email"),
+            employeeNumber: optional(employeeNumber, "employee_number"), department: optional(department, "department"),
+            roles: roles, isDisabled: disabled)
     }
 
     /// The entry's stable id as the mapping reads it, if it has one.

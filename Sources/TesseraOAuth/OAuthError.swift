@@ -52,22 +52,22 @@ public struct OAuthParameters: Sendable {
     private let items: [(name: String, value: String)]
 
     public init(_ items: [(name: String, value: String)]) throws(OAuthError) {
-        // RFC 6749 §3.1: a parameter without a value counts as omitted; none may be repeated.
-        let present = items.contains { $0.value.isEmpty } ? items.filter { !$0.value.isEmpty } : items
-        if present.count <= 16 {
-            for index in present.indices {
-                let name = present[index].name
-                if present[..<index].contains(where: { $0.name == name }) {
+        // RFC 6749 §3.1: no parameter may be repeated (not even with an empty copy), and one without a
+        // value counts as omitted.
+        if items.count <= 16 {
+            for index in items.indices {
+                let name = items[index].name
+                if items[..<index].contains(where: { $0.name == name }) {
                     throw .invalidRequest("parameter \(name) is repeated")
                 }
             }
         } else {
-            var seen = Set<String>(minimumCapacity: present.count)
-            for item in present where !seen.insert(item.name).inserted {
+            var seen = Set<String>(minimumCapacity: items.count)
+            for item in items where !seen.insert(item.name).inserted {
                 throw .invalidRequest("parameter \(item.name) is repeated")
             }
         }
-        self.items = present
+        self.items = items.contains { $0.value.isEmpty } ? items.filter { !$0.value.isEmpty } : items
     }
 
     public subscript(_ name: String) -> String? {

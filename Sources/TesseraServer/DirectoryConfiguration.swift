@@ -46,6 +46,9 @@ extension TesseraConfiguration {
                 "unknown transport \(string("transport")); expected ldaps, starttls or plaintext")
         }
         let caFile = string("ca_file").isEmpty ? nil : string("ca_file")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ConfigurationError(key: "directory.ldap.ca_file", "file \(caFile) does not exist or is not readable")
+        }
         let connection = LDAPSettings(
             uri: try required("uri"), transport: transport, caFile: caFile,
             connectTimeout: .seconds(integer("connect_timeout_seconds")),
@@ -115,6 +118,13 @@ extension TesseraConfiguration {
                 }
                 guard !group.isEmpty else {
                     throw ConfigurationError(key: "directory.ldap.group_roles", "'\(pair)' names no group DN")
+                }
+                guard
+                    !roles.keys.contains(where: {
+                        DirectoryMapping.normalisedDN($0) == DirectoryMapping.normalisedDN(group)
+                    })
+                else {
+                    throw ConfigurationError(key: "directory.ldap.group_roles", "group \(group) is listed twice")
                 }
                 roles[group] = role
             }

@@ -204,6 +204,15 @@ func directoryErrorKind(_ body: () async throws -> Void) async -> DirectoryError
         #expect(ada.stableID == "00112233-4455-6677-8899-aabbccddeeff")
         #expect(ada.managedID.rawValue == "ada@appleid.example.com" && ada.employeeNumber == "7")
         #expect(ada.roles == [.deviceEnrolmentManager] && !ada.isDisabled)
+        // The account rules hold for directory values: a bad email is left out, a bad name makes the
+        // entry unusable.
+        var odd = entry
+        odd.attributes["mail"] = [Array("not an address".utf8)]
+        #expect(try mapping.person(from: odd, groupDNs: [], managedDomains: TestDirectory.managedDomains).email == nil)
+        odd.attributes["givenname"] = [Array("Ada\u{7}".utf8)]
+        #expect(throws: DirectoryError.self) {
+            try mapping.person(from: odd, groupDNs: [], managedDomains: TestDirectory.managedDomains)
+        }
         entry.attributes["useraccountcontrol"] = [Array("514".utf8)]  // NORMAL_ACCOUNT | ACCOUNTDISABLE
         #expect(try mapping.person(from: entry, groupDNs: [], managedDomains: TestDirectory.managedDomains).isDisabled)
         entry.attributes["objectguid"] = [Array(guid.prefix(15))]

@@ -82,6 +82,11 @@ import Testing
                 basic: (mdm.client.id, secret))
         }
         #expect(repeated?.code == "invalid_request")
+        let repeatedEmpty = await oauthError {
+            _ = try await fixture.token(
+                [("grant_type", "client_credentials"), ("scope", "mdm"), ("scope", "")], basic: (mdm.client.id, secret))
+        }
+        #expect(repeatedEmpty?.code == "invalid_request")
 
         // A rotated secret: the old one stops working at once.
         let rotated = try await fixture.clients.rotateSecret("mdm", by: OAuthFixture.root)

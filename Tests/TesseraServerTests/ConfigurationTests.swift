@@ -115,6 +115,13 @@ import Testing
             section(["managed_id_domain": #""example.org""#]), key: "directory.ldap",
             containing: "not a managed domain")
         expectError(section(["user_filter": #""uid=*""#]), key: "directory.ldap", containing: "parenthesised")
+        expectError(
+            section(["ca_file": #""/nonexistent/ca.pem""#]), key: "directory.ldap.ca_file", containing: "not readable")
+        expectError(
+            section([
+                "group_base": #""dc=example,dc=com""#,
+                "group_roles": #"["staff: cn=a,dc=example,dc=com", "content-manager: CN=a, dc=example, dc=com"]"#,
+            ]), key: "directory.ldap.group_roles", containing: "listed twice")
 
         // Kerberos checks passwords only beside the LDAP directory, and needs its realm, keytab and principal.
         let kerberos =
