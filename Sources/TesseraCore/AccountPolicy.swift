@@ -39,6 +39,14 @@ public enum AccountFieldRules {
 
     /// Validates a required person name or optional attribute; returns the trimmed value.
     public static func text(_ value: String, field: String, required: Bool) throws -> String? {
+        // The usual case, checked on bytes (a directory sync checks hundreds of thousands of values):
+        // printable ASCII without surrounding spaces, short enough.
+        var copy = value
+        let plain = copy.withUTF8 { bytes in
+            !bytes.isEmpty && bytes.count <= maximumNameLength && bytes.first != 0x20 && bytes.last != 0x20
+                && bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        }
+        if plain { return value }
         let label = String(field.map { $0 == "_" ? " " : $0 })
         let trimmed = String(value.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         if trimmed.isEmpty {
