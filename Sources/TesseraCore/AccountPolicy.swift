@@ -68,6 +68,18 @@ public enum AccountFieldRules {
     /// A syntactic check of an email address: one `@`, a non-empty local part and a dotted domain.
     public static func email(_ value: String) throws -> String? {
         guard let trimmed = try text(value, field: "email", required: false) else { return nil }
+        // Printable ASCII (the usual case) is checked on bytes.
+        var copy = trimmed
+        let verdict = copy.withUTF8 { bytes -> Bool? in
+            guard bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }  // not plain: the path below
+            guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0,
+                !bytes[(at + 1)...].contains(UInt8(ascii: "@"))
+            else { return false }
+            let domain = bytes[(at + 1)...]
+            return domain.contains(UInt8(ascii: ".")) && domain.first != UInt8(ascii: ".")
+                && domain.last != UInt8(ascii: ".")
+        }
+        if verdict == true { return trimmed }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
             !parts[1].hasSuffix("."),
