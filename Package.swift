@@ -107,7 +107,11 @@ let package = Package(
         .target(name: "TesseraTestSupport", path: "Tests/TesseraTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraDirectoryTests",
-            dependencies: ["TesseraDirectory", "TesseraCore", "TesseraPlatform", "TesseraTestSupport"],
+            dependencies: [
+                "TesseraDirectory", "TesseraCore", "TesseraPlatform", "TesseraTestSupport", "TesseraAccounts",
+                "TesseraStore",
+                "TesseraCrypto",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",
