@@ -57,7 +57,7 @@ public struct DirectorySyncService: Sendable {
         public var full: Bool
         public var plan: SyncPlan
         public var unusable: [String]
-        /// Accounts changed by someone else between the read and the write (a sign-in, an
+        /// Accounts changed (or created) by someone else between the read and the write (a sign-in, an
         /// administrator): left for the next run.
         public var skipped: [String] = []
     }
@@ -89,10 +89,13 @@ public struct DirectorySyncService: Sendable {
     ) async throws -> Report {
         let state = try await store.read { try $0.directorySyncState(source: source) }
         let full = options.full || state?.newestChange == nil
-        let reading = try await read(full ? nil : state?.newestChange)
-        let (accounts, syncDeactivated) = try await store.read {
+        // The store is read while the directory is: a change made in between (a sign-in, an
+        // administrator) is caught when the plan is written (versions, unique managed IDs).
+        async let stored = store.read {
             (try $0.accounts(matching: AccountQuery()), try $0.syncDeactivatedAccountIDs(source: source))
         }
+        let reading = try await read(full ? nil : state?.newestChange)
+        let (accounts, syncDeactivated) = try await stored
         let startedAt = now()
         let plan = DirectorySync.plan(
             entries: reading.entries, accounts: accounts, source: source, complete: full, at: startedAt,
@@ -155,7 +158,13 @@ public struct DirectorySyncService: Sendable {
                 for step in batch {
                     switch step {
                     case .create(let account):
-                        try transaction.insert(account)
+                        do {
+                            try transaction.insert(account)
+                        } catch let error as StoreError where error.kind == .duplicate {
+                            // Created meanwhile (a first sign-in): the next run refreshes it.
+                            stale.append(account.managedID.rawValue)
+                            continue
+                        }
                         try audit.record(
                             AuditRecord.account(account, action: "account.create", actor: actor, before: nil),
                             in: transaction, at: at)

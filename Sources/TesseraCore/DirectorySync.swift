@@ -73,52 +73,56 @@ public enum DirectorySync {
         entries: [DirectoryEntry], accounts: [Account], source: AccountSource, complete: Bool, at now: Date,
         unusable: Set<String> = [], syncDeactivated: Set<String> = [], newID: () -> String
     ) -> SyncPlan {
-        var plan = SyncPlan()
-        let ours = accounts.filter { $0.source == source }
-        plan.activeBefore = ours.filter { $0.state == .active }.count
-        var byExternalID: [String: Account] = [:]
-        byExternalID.reserveCapacity(ours.count)
-        for account in ours { if let id = account.externalID { byExternalID[id] = account } }
-        var byManagedID: [ManagedAccountID: Account] = [:]
+        // Indices into `accounts`, not copies of them: a sync holds a whole directory's worth.
+        var byExternalID: [String: Int] = [:]
+        byExternalID.reserveCapacity(accounts.count)
+        var byManagedID: [ManagedAccountID: Int] = [:]
         byManagedID.reserveCapacity(accounts.count)
-        for account in accounts { byManagedID[account.managedID] = account }
-
+        var plan = SyncPlan()
+        for (index, account) in accounts.enumerated() {
+            byManagedID[account.managedID] = index
+            guard account.source == source else { continue }
+            if account.state == .active { plan.activeBefore += 1 }
+            if let id = account.externalID { byExternalID[id] = index }
+        }
         // Two entries that map to one managed ID: neither is applied.
-        var entriesByManagedID: [ManagedAccountID: [DirectoryEntry]] = [:]
-        entriesByManagedID.reserveCapacity(entries.count)
-        for entry in entries { entriesByManagedID[entry.identity.managedID, default: []].append(entry) }
-        var seen = Set<String>(minimumCapacity: entries.count)  // accounts an entry accounts for (by id)
-        // In managed-ID order, so reports read in order (the text of each ID built once, not per comparison).
-        let ordered = entries.map { ($0.identity.managedID.rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
-        for entry in ordered {
+        var entriesPerManagedID: [ManagedAccountID: Int] = [:]
+        entriesPerManagedID.reserveCapacity(entries.count)
+        for entry in entries { entriesPerManagedID[entry.identity.managedID, default: 0] += 1 }
+        var twins: [ManagedAccountID: [String]] = [:]  // managed ID → the stable ids of its entries
+        var conflicts: [(ManagedAccountID, String)] = []
+        var seen = [Bool](repeating: false, count: accounts.count)  // accounts an entry accounts for
+        var disabledDeactivations: [SyncPlan.Change] = []
+        for entry in entries {
             let identity = entry.identity
-            let twins = entriesByManagedID[identity.managedID] ?? []
-            let existing =
+            let existingIndex =
                 byExternalID[identity.externalID]
-                ?? byManagedID[identity.managedID].flatMap { $0.source == source && $0.externalID == nil ? $0 : nil }
-            if let existing { seen.insert(existing.id) }
-            guard twins.count == 1 else {
-                if twins.first == entry {
-                    plan.conflicts.append(
-                        "\(twins.count) directory entries map to \(identity.managedID): ids "
-                            + twins.map(\.identity.externalID).sorted().joined(separator: ", "))
+                ?? byManagedID[identity.managedID].flatMap {
+                    accounts[$0].source == source && accounts[$0].externalID == nil ? $0 : nil
                 }
+            if let existingIndex { seen[existingIndex] = true }
+            guard entriesPerManagedID[identity.managedID] == 1 else {
+                twins[identity.managedID, default: []].append(identity.externalID)
                 continue
             }
-            if let holder = byManagedID[identity.managedID], holder.id != existing?.id {
-                plan.conflicts.append(
-                    "\(identity.managedID) (directory id \(identity.externalID)) belongs to a \(holder.source.rawValue) account"
-                )
+            if let holder = byManagedID[identity.managedID], holder != existingIndex {
+                conflicts.append(
+                    (
+                        identity.managedID,
+                        "\(identity.managedID) (directory id \(identity.externalID)) belongs to a "
+                            + "\(accounts[holder].source.rawValue) account"
+                    ))
                 continue
             }
-            guard let existing else {
+            guard let existingIndex else {
                 guard !entry.isDisabled else { continue }  // never create an account only to deactivate it
                 plan.creates.append(Account.provisioned(from: identity, id: newID(), at: now))
                 continue
             }
+            let existing = accounts[existingIndex]
             var next = existing.refreshed(from: identity, at: now)
             if entry.isDisabled, next.state == .active, let deactivated = try? next.deactivated(at: now) {
-                plan.deactivations.append(SyncPlan.Change(before: existing, after: deactivated))
+                disabledDeactivations.append(SyncPlan.Change(before: existing, after: deactivated))
                 continue
             }
             if !entry.isDisabled, next.state == .deactivated, syncDeactivated.contains(existing.id),
@@ -132,19 +136,40 @@ public enum DirectorySync {
                 plan.updates.append(SyncPlan.Change(before: existing, after: next))
             }
         }
+        for (managedID, ids) in twins {
+            conflicts.append(
+                (
+                    managedID,
+                    "\(ids.count) directory entries map to \(managedID): ids " + ids.sorted().joined(separator: ", ")
+                ))
+        }
+        // Reports read in managed-ID order, whatever order the directory returned.
+        plan.creates = Self.sorted(plan.creates, by: \.managedID)
+        plan.updates = Self.sorted(plan.updates, by: \.after.managedID)
+        plan.deactivations = Self.sorted(disabledDeactivations, by: \.after.managedID)
+        plan.conflicts = Self.sorted(conflicts, by: \.0).map(\.1)
         if complete {
             // Active accounts of this directory that no entry accounts for have left it.
-            let present = Set(entries.map(\.identity.externalID)).union(unusable)
-            let ordered = ours.map { ($0.managedID.rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
-            for account in ordered
-            where account.state == .active && !seen.contains(account.id)
+            var present = unusable
+            present.reserveCapacity(entries.count + unusable.count)
+            for entry in entries { present.insert(entry.identity.externalID) }
+            var gone: [SyncPlan.Change] = []
+            for (index, account) in accounts.enumerated()
+            where account.source == source && account.state == .active && !seen[index]
                 && !(account.externalID.map(present.contains) ?? false)
             {
                 if let deactivated = try? account.deactivated(at: now) {
-                    plan.deactivations.append(SyncPlan.Change(before: account, after: deactivated))
+                    gone.append(SyncPlan.Change(before: account, after: deactivated))
                 }
             }
+            plan.deactivations += Self.sorted(gone, by: \.before.managedID)
         }
         return plan
+    }
+
+    /// `items` in the order of their managed IDs' text (each key's text built once, not per comparison).
+    private static func sorted<T>(_ items: [T], by key: (T) -> ManagedAccountID) -> [T] {
+        guard items.count > 1 else { return items }
+        return items.map { (key($0).rawValue, $0) }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

@@ -225,13 +225,17 @@ public struct DirectoryMapping: Sendable, Equatable {
     public func person(from entry: LDAPEntry, groupDNs: [String], managedDomains: ManagedDomains) throws(DirectoryError)
         -> DirectoryPerson
     {
-        try person(from: entry, groupDNs: groupDNs, roleIndex: roleIndex, managedDomains: managedDomains)
+        let roleIndex = roleIndex
+        return try person(
+            from: entry, roles: Set(groupDNs.compactMap { roleIndex[Self.normalisedDN($0)] }),
+            managedDomains: managedDomains)
     }
 
-    /// `person` with the role index built by the caller (once for a whole directory).
-    public func person(
-        from entry: LDAPEntry, groupDNs: [String], roleIndex: [String: Role], managedDomains: ManagedDomains
-    ) throws(DirectoryError) -> DirectoryPerson {
+    /// `person` with the roles its groups grant worked out by the caller (once per group for a whole
+    /// directory).
+    public func person(from entry: LDAPEntry, roles: Set<Role>, managedDomains: ManagedDomains)
+        throws(DirectoryError) -> DirectoryPerson
+    {
         func required(_ name: String) throws(DirectoryError) -> String {
             guard let value = entry.string(name), !value.isEmpty else {
                 throw DirectoryError(.invalidEntry, "\(entry.dn) has no \(name)")
@@ -265,7 +269,6 @@ public struct DirectoryMapping: Sendable, Equatable {
             }
             disabled = flags & 0x2 != 0  // ACCOUNTDISABLE
         }
-        let roles = Set(groupDNs.compactMap { roleIndex[Self.normalisedDN($0)] })
         // The account rules apply to what a directory says as to what an administrator types: names
         // must pass (else the entry is unusable); an optional value that does not is left out.
         func name(_ attribute: String, _ field: String) throws(DirectoryError) -> String {

@@ -88,32 +88,96 @@ public struct LDAPSettings: Sendable, Equatable {
 }
 
 /// One entry of a search result. Attribute names are lower-cased (LDAP compares them without case).
+///
+/// The values are kept in one buffer an entry, not an array each: a directory sync reads every entry
+/// of a directory, and allocations were most of its cost.
 public struct LDAPEntry: Sendable, Equatable {
     public var dn: String
-    public var attributes: [String: [[UInt8]]]
+    /// Attribute names (lower-cased) and values, back to back.
+    private var bytes: [UInt8] = []
+    /// One row a value: where its attribute's name and the value itself are in `bytes`.
+    private var rows: [(name: Range<Int>, value: Range<Int>)] = []
 
-    public init(dn: String, attributes: [String: [[UInt8]]]) {
+    public init(dn: String, attributes: [String: [[UInt8]]] = [:]) {
         self.dn = dn
         self.attributes = attributes
     }
 
+    /// Every attribute and its values. Reading builds a dictionary: a caller after one attribute asks
+    /// `values`, `strings` or `string`.
+    public var attributes: [String: [[UInt8]]] {
+        get {
+            var attributes: [String: [[UInt8]]] = [:]
+            for row in rows {
+                attributes[String(decoding: bytes[row.name], as: UTF8.self), default: []].append(
+                    Array(bytes[row.value]))
+            }
+            return attributes
+        }
+        set {
+            bytes = []
+            rows = []
+            for (name, values) in newValue.sorted(by: { $0.key < $1.key }) {
+                var text = name
+                let name = text.withUTF8 { appendName(UnsafeRawBufferPointer($0)) }
+                for value in values { value.withUnsafeBytes { appendValue($0, of: name) } }
+            }
+        }
+    }
+
+    /// Appends an attribute name (lower-cased); returns where it is, for its values.
+    mutating func appendName(_ name: UnsafeRawBufferPointer) -> Range<Int> {
+        let start = bytes.count
+        for byte in name { bytes.append(byte &- 0x41 < 26 ? byte | 0x20 : byte) }
+        return start..<bytes.count
+    }
+
+    mutating func appendValue(_ value: UnsafeRawBufferPointer, of name: Range<Int>) {
+        let start = bytes.count
+        bytes.append(contentsOf: value)
+        rows.append((name, start..<bytes.count))
+    }
+
+    /// Where the values of attribute `name` (any case) are.
+    private func valueRanges(_ name: String) -> [Range<Int>] {
+        var found: [Range<Int>] = []
+        for row in rows where isName(row.name, name) { found.append(row.value) }
+        return found
+    }
+
+    private func isName(_ range: Range<Int>, _ name: String) -> Bool {
+        guard range.count == name.utf8.count else { return false }
+        var offset = range.lowerBound
+        for byte in name.utf8 {
+            guard bytes[offset] == (byte &- 0x41 < 26 ? byte | 0x20 : byte) else { return false }
+            offset += 1
+        }
+        return true
+    }
+
     public func values(_ name: String) -> [[UInt8]] {
-        // Names are usually asked for as written in the mapping (`givenName`): avoid lower-casing when
-        // the entry's lower-cased key is the name itself.
-        attributes[name] ?? attributes[name.lowercased()] ?? []
+        valueRanges(name).map { Array(bytes[$0]) }
     }
 
     /// The values that are valid UTF-8 (LDAP strings are).
     public func strings(_ name: String) -> [String] {
-        values(name).compactMap { String(validating: $0, as: UTF8.self) }
+        valueRanges(name).compactMap { string(at: $0) }
     }
 
     /// The first value that is valid UTF-8.
     public func string(_ name: String) -> String? {
-        for value in values(name) {
-            if let text = String(validating: value, as: UTF8.self) { return text }
+        for row in rows where isName(row.name, name) {
+            if let text = string(at: row.value) { return text }
         }
         return nil
+    }
+
+    private func string(at range: Range<Int>) -> String? {
+        bytes.withUnsafeBufferPointer { String(validating: $0[range], as: UTF8.self) }
+    }
+
+    public static func == (lhs: LDAPEntry, rhs: LDAPEntry) -> Bool {
+        lhs.dn == rhs.dn && lhs.attributes == rhs.attributes
     }
 }
 
@@ -225,6 +289,10 @@ public final class LDAPConnection {
 
     /// A search in pages of `pageSize` entries (the simple paged results control, RFC 2696), each
     /// page handed to `body` as it arrives, so a directory of any size is read in bounded memory.
+    ///
+    /// The request for the next page is sent before `body` sees the current one, so the server works
+    /// on the next page while the caller works on this one. If `body` throws, the outstanding request
+    /// is abandoned.
     public func pagedSearch(
         base: String, scope: Scope = .subtree, filter: String, attributes: [String], pageSize: Int = 500,
         _ body: ([LDAPEntry]) throws -> Void
@@ -233,7 +301,8 @@ public final class LDAPConnection {
         defer { for name in names { free(name) } }
         var cookie = berval(bv_len: 0, bv_val: nil)
         defer { if cookie.bv_val != nil { ber_memfree(cookie.bv_val) } }
-        repeat {
+        /// Sends the request for the page after `cookie`; returns its message id.
+        func requestPage() throws(LDAPError) -> Int32 {
             var request: UnsafeMutablePointer<LDAPControl>?
             let created = withUnsafeMutablePointer(to: &cookie) { cookie in
                 ldap_create_page_control(
@@ -242,23 +311,27 @@ public final class LDAPConnection {
             try check(created, "paged search control")
             defer { ldap_control_free(request) }
             var timeout = Self.timeval(settings.operationTimeout)
-            var result: OpaquePointer?
             var controls: [UnsafeMutablePointer<LDAPControl>?] = [request, nil]
+            var id: Int32 = 0
             let status = names.withUnsafeBufferPointer { names in
                 controls.withUnsafeMutableBufferPointer { controls in
-                    ldap_search_ext_s(
+                    ldap_search_ext(
                         handle, base, scope.rawValue, filter, UnsafeMutablePointer(mutating: names.baseAddress), 0,
-                        controls.baseAddress, nil, &timeout, 0, &result)
+                        controls.baseAddress, nil, &timeout, 0, &id)
                 }
             }
-            defer { if let result { ldap_msgfree(result) } }
             try check(status, "paged search")
+            return id
+        }
+        var pending = try requestPage()
+        while true {
+            let result = try receiveAll(pending, "paged search")
+            defer { ldap_msgfree(result) }
             var code: Int32 = 0
             var returned: UnsafeMutablePointer<UnsafeMutablePointer<LDAPControl>?>?
             try check(ldap_parse_result(handle, result, &code, nil, nil, nil, &returned, 0), "paged search result")
             defer { if let returned { ldap_controls_free(returned) } }
             try check(code, "paged search")
-            try body(try entries(of: result))
             if cookie.bv_val != nil {
                 ber_memfree(cookie.bv_val)
                 cookie = berval(bv_len: 0, bv_val: nil)
@@ -268,7 +341,33 @@ public final class LDAPConnection {
                 var count: ber_int_t = 0
                 try check(ldap_parse_pageresponse_control(handle, response, &count, &cookie), "paged search cookie")
             }
-        } while cookie.bv_len > 0
+            let more = cookie.bv_len > 0
+            if more { pending = try requestPage() }
+            do {
+                try body(try entries(of: result))
+            } catch {
+                if more { ldap_abandon_ext(handle, pending, nil, nil) }
+                throw error
+            }
+            guard more else { return }
+        }
+    }
+
+    /// Waits for every message of request `id` (within the operation timeout; a request that times
+    /// out is abandoned).
+    private func receiveAll(_ id: Int32, _ operation: String) throws(LDAPError) -> OpaquePointer {
+        var timeout = Self.timeval(settings.operationTimeout)
+        var result: OpaquePointer?
+        let kind = ldap_result(handle, id, LDAP_MSG_ALL, &timeout, &result)
+        if kind > 0, let result { return result }
+        if let result { ldap_msgfree(result) }
+        var code: Int32 = LDAP_TIMEOUT  // 0: nothing came in time
+        if kind < 0 {
+            _ = ldap_get_option(handle, LDAP_OPT_RESULT_CODE, &code)
+            if code == LDAP_SUCCESS { code = LDAP_OTHER }
+        }
+        if code == LDAP_TIMEOUT { ldap_abandon_ext(handle, id, nil, nil) }
+        throw LDAPError(code: code, operation: operation, diagnostic: diagnosticMessage())
     }
 
     private func entries(of result: OpaquePointer?) throws(LDAPError) -> [LDAPEntry] {
@@ -281,35 +380,33 @@ public final class LDAPConnection {
         return entries
     }
 
+    /// Decodes an entry in place (`ldap_get_dn_ber`, `ldap_get_attribute_ber`: values are not copied
+    /// by libldap, only once into the entry).
     private func read(_ entry: OpaquePointer) throws(LDAPError) -> LDAPEntry {
-        guard let dnPointer = ldap_get_dn(handle, entry) else {
-            throw LDAPError(.failed, "search: an entry without a DN")
-        }
-        let dn = String(cString: dnPointer)
-        ldap_memfree(dnPointer)
-        var attributes: [String: [[UInt8]]] = [:]
         var ber: OpaquePointer?
-        var name = ldap_first_attribute(handle, entry, &ber)
-        while let current = name {
-            var values: [[UInt8]] = []
-            if let list = ldap_get_values_len(handle, entry, current) {
-                var index = 0
-                while let value = list[index] {
-                    let length = Int(value.pointee.bv_len)
-                    values.append(
-                        length == 0
-                            ? []
-                            : Array(UnsafeRawBufferPointer(start: value.pointee.bv_val, count: length)))
-                    index += 1
-                }
-                ldap_value_free_len(list)
+        var dn = berval(bv_len: 0, bv_val: nil)
+        try check(ldap_get_dn_ber(handle, entry, &ber, &dn), "search entry")
+        defer { if let ber { ber_free(ber, 0) } }
+        var result = LDAPEntry(dn: String(decoding: Self.bytes(dn), as: UTF8.self))
+        while true {
+            var name = berval(bv_len: 0, bv_val: nil)
+            var values: UnsafeMutablePointer<berval>?
+            try check(ldap_get_attribute_ber(handle, entry, ber, &name, &values), "search entry")
+            guard name.bv_val != nil else { break }  // no more attributes
+            defer { if let values { ber_memfree(values) } }
+            let nameRange = result.appendName(Self.bytes(name))
+            guard let values else { continue }
+            var index = 0
+            while values[index].bv_val != nil {
+                result.appendValue(Self.bytes(values[index]), of: nameRange)
+                index += 1
             }
-            attributes[String(cString: current).lowercased(), default: []].append(contentsOf: values)
-            ldap_memfree(current)
-            name = ldap_next_attribute(handle, entry, ber)
         }
-        if let ber { ber_free(ber, 0) }
-        return LDAPEntry(dn: dn, attributes: attributes)
+        return result
+    }
+
+    private static func bytes(_ value: berval) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: value.bv_val, count: Int(value.bv_len))
     }
 
     private func check(_ status: Int32, _ operation: String) throws(LDAPError) {

@@ -289,8 +289,7 @@ extension LDAPDirectory {
         let domains = configuration.managedDomains
         return try await withHandle { handle in
             try self.bindAsService(handle)
-            let memberships = try Self.groupMemberships(mapping.groups, on: handle)
-            let roleIndex = mapping.roleIndex
+            let roles = try Self.groupRoles(mapping, on: handle)
             var filter = mapping.userFilter
             if let changedSince {
                 filter = "(&\(filter)(\(mapping.modifiedAttribute)>=\(LDAPFilter.escape(changedSince))))"
@@ -306,9 +305,7 @@ extension LDAPDirectory {
                     }
                     do {
                         listing.people.append(
-                            try mapping.person(
-                                from: entry, groupDNs: memberships(entry.dn), roleIndex: roleIndex,
-                                managedDomains: domains))
+                            try mapping.person(from: entry, roles: roles(entry.dn), managedDomains: domains))
                     } catch let error as DirectoryError {
                         listing.unusable.append(error.message)
                         if let id = mapping.stableID(of: entry) { listing.unusableIDs.insert(id) }
@@ -320,18 +317,19 @@ extension LDAPDirectory {
         }
     }
 
-    /// The groups that grant roles, read once: a function from a member's DN to every group it belongs
-    /// to, directly or through nested groups.
-    private static func groupMemberships(_ groups: GroupMapping?, on handle: Handle) throws
-        -> @Sendable (String) -> [String]
+    /// The groups that grant roles, read once: a function from a member's DN to the roles of every group
+    /// it belongs to, directly or through nested groups. Each group's roles (its own and its ancestors')
+    /// are worked out once, so a person costs one lookup of their DN.
+    private static func groupRoles(_ mapping: DirectoryMapping, on handle: Handle) throws
+        -> @Sendable (String) -> Set<Role>
     {
-        guard let groups, !groups.roles.isEmpty else { return { _ in [] } }
+        guard let groups = mapping.groups, !groups.roles.isEmpty else { return { _ in [] } }
         let attribute: String
         switch groups.membership {
         case .memberAttribute(let name): attribute = name
         case .activeDirectoryInChain: attribute = "member"
         }
-        // member DN → the groups listing it (both normalised), and each group's DN as the server wrote it.
+        // member DN → the groups listing it (both normalised).
         var parents: [String: [String]] = [:]
         try handle.connection.pagedSearch(base: groups.base, filter: groups.filter, attributes: [attribute]) { page in
             for group in page {
@@ -341,16 +339,26 @@ extension LDAPDirectory {
                 }
             }
         }
-        let index = parents
-        return { dn in
-            var found: [String] = []
-            var seen: Set<String> = [DirectoryMapping.normalisedDN(dn)]
-            var frontier = [DirectoryMapping.normalisedDN(dn)]
+        let roleIndex = mapping.roleIndex
+        // Every group's roles: its own and those of the groups above it, up to the nesting depth.
+        var groupRoles: [String: Set<Role>] = [:]
+        for group in Set(parents.values.joined()) {
+            var roles = Set<Role>()
+            var seen: Set<String> = [group]
+            var frontier = [group]
             for _ in 0..<GroupMapping.maximumDepth where !frontier.isEmpty {
-                frontier = frontier.flatMap { index[$0] ?? [] }.filter { seen.insert($0).inserted }
-                found += frontier
+                for dn in frontier { if let role = roleIndex[dn] { roles.insert(role) } }
+                frontier = frontier.flatMap { parents[$0] ?? [] }.filter { seen.insert($0).inserted }
             }
-            return found
+            if !roles.isEmpty { groupRoles[group] = roles }
+        }
+        let direct = parents
+        let granted = groupRoles
+        return { dn in
+            guard let groups = direct[DirectoryMapping.normalisedDN(dn)] else { return [] }
+            var roles = Set<Role>()
+            for group in groups { if let more = granted[group] { roles.formUnion(more) } }
+            return roles
         }
     }
 }

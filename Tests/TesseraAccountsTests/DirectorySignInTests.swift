@@ -216,6 +216,29 @@ func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
         #expect(summaries.map { $0.after?.contains("\"outcome\":\"stopped\"") == true } == [false, true, false])
     }
 
+    /// An account that appears while the directory is read (a first sign-in) is not created twice, and
+    /// the run does not fail: it is left for the next run.
+    @Test func anAccountCreatedDuringTheReadIsLeftForTheNextRun() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let sync = DirectorySyncService(
+            store: fixture.store, sha256Hex: { SHA256.hexDigest($0) }, now: { fixture.clock.now })
+        let ann = entry("ann", "u-1")
+        let report = try await sync.run(source: .ldap, options: .init(full: true), by: Fixture.root) { _ in
+            // The store is read beside the directory; by now it has been.
+            try await Task.sleep(for: .milliseconds(300))
+            try await fixture.store.change {
+                try $0.insert(Account.provisioned(from: ann.identity, id: "jit", at: fixture.clock.now))
+            }
+            return .init(entries: [ann, self.entry("bob", "u-2")], unusable: [], newestChange: nil)
+        }
+        #expect(report.outcome == .applied)
+        #expect(report.skipped == ["ann@appleid.example.com"] || report.plan.creates.count == 1)
+        let accounts = try await fixture.service.accounts(matching: AccountQuery(), by: Fixture.root)
+        #expect(accounts.filter { $0.source == .ldap }.map(\.managedID.localPart).sorted() == ["ann", "bob"])
+        #expect(accounts.first { $0.managedID.localPart == "ann" }?.id == "jit")
+    }
+
     /// A sync reactivates what a sync deactivated (audited as a reactivation), never what an
     /// administrator deactivated.
     @Test func onlySyncDeactivationsAreUndoneBySync() async throws {

@@ -192,6 +192,43 @@ func ldapErrorKind(_ body: () throws -> Void) -> LDAPError.Kind? {
         #expect(Set(pages.joined()).count == 6)  // the five people and the contractor
     }
 
+    @Test func aPagedSearchItsCallerStopsLeavesTheConnectionUsable() async throws {
+        struct Enough: Error {}
+        let server = try await TestDirectory.start()
+        defer { server.stop() }
+        let (stopped, after) = try await blocking {
+            let connection = try LDAPConnection(LDAPSettings(uri: server.ldapURI, transport: .plaintext))
+            try connection.bind(dn: TestDirectory.serviceDN, password: TestDirectory.servicePassword)
+            var stopped = false
+            do {
+                // The request for the second page is out when the first page's handler throws.
+                try connection.pagedSearch(
+                    base: TestDirectory.suffix, filter: "(objectClass=inetOrgPerson)", attributes: ["uid"],
+                    pageSize: 2
+                ) { _ in throw Enough() }
+            } catch is Enough {
+                stopped = true
+            }
+            let after = try connection.search(base: TestDirectory.suffix, filter: "(uid=jane)", attributes: ["uid"])
+            return (stopped, after.map { $0.string("UID") })
+        }
+        #expect(stopped)
+        #expect(after == ["jane"])
+    }
+
+    @Test func entriesKeepEveryValueAndAnswerNamesInAnyCase() {
+        var entry = LDAPEntry(
+            dn: "uid=x,dc=example,dc=com",
+            attributes: ["mail": [Array("a@example.com".utf8), Array("b@example.com".utf8)], "photo": [[0xFF, 0x00]]])
+        #expect(entry.strings("MAIL") == ["a@example.com", "b@example.com"])
+        #expect(entry.string("Mail") == "a@example.com")
+        #expect(entry.string("photo") == nil && entry.values("PHOTO") == [[0xFF, 0x00]])
+        #expect(entry.values("cn").isEmpty && entry.string("mai") == nil)
+        entry.attributes["cn"] = [Array("X".utf8)]
+        #expect(entry.string("cn") == "X" && entry.attributes.count == 3)
+        #expect(entry == LDAPEntry(dn: entry.dn, attributes: entry.attributes))
+    }
+
     @Test func sizeLimitsAndMissingBases() async throws {
         let server = try await TestDirectory.start()
         defer { server.stop() }
