@@ -389,6 +389,8 @@ public struct AccountService: Sendable {
     /// found by the directory's stable id (and renamed if the directory renamed the person), adopted
     /// when a directory account of that managed ID has no stable id yet, or created. A managed ID held
     /// by an account of another source is never taken over; Tessera's deactivation and lock still apply.
+    /// A source that does not describe people (`describesPerson` false) only signs in to accounts of
+    /// that source an administrator created, binding the first one its id signs in to.
     public func signIn(vouched identity: DirectoryIdentity) async throws -> Account {
         let actor = Actor.system(job: "directory-sign-in")
         let at = now()
@@ -396,6 +398,11 @@ public struct AccountService: Sendable {
             let known = try transaction.account(source: identity.source, externalID: identity.externalID)
             let holder = try transaction.account(managedID: identity.managedID)
             guard let existing = known ?? holder else {
+                guard identity.describesPerson else {
+                    throw CoreError(
+                        .unauthenticated, "sign_in.no_account",
+                        "no \(identity.source.rawValue) account \(identity.managedID) for \(identity.externalID)")
+                }
                 let created = Account.provisioned(from: identity, id: UUID().uuidString.lowercased(), at: at)
                 try insert(created, in: transaction)
                 try audit.record(
@@ -409,7 +416,16 @@ public struct AccountService: Sendable {
                     "managed ID \(identity.managedID) belongs to another account than the directory's entry")
             }
             try existing.checkDirectorySignInAllowed(from: identity.source)
-            let next = existing.refreshed(from: identity, at: at)
+            let next: Account
+            if identity.describesPerson {
+                next = existing.refreshed(from: identity, at: at)
+            } else if existing.externalID == nil {
+                var bound = existing  // bound to the id that signed in first
+                bound.externalID = identity.externalID
+                next = bound.touched(at: at)
+            } else {
+                next = existing
+            }
             if next != existing {
                 try save(next, replacing: existing, in: transaction)
                 try audit.record(

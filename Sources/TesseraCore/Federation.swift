@@ -18,6 +18,10 @@ public struct DirectoryIdentity: Sendable, Equatable {
     public var department: String?
     /// Never Administrator or People Manager (PROTOCOLS.md §3).
     public var roles: Set<Role>
+    /// The directory describes the person (names, roles…), so their account is created or refreshed from
+    /// it. False for a source that only proves who signs in (a Kerberos realm without an LDAP
+    /// directory): the account must exist already, and its profile stays what Tessera holds.
+    public private(set) var describesPerson = true
 
     public init(
         source: AccountSource, externalID: String, managedID: ManagedAccountID, givenName: String, familyName: String,
@@ -33,9 +37,17 @@ public struct DirectoryIdentity: Sendable, Equatable {
         self.department = department
         self.roles = roles
     }
+
+    /// Who signed in, from a source that says nothing else about them (see `describesPerson`).
+    public static func signInOnly(source: AccountSource, externalID: String, managedID: ManagedAccountID) -> Self {
+        var identity = DirectoryIdentity(
+            source: source, externalID: externalID, managedID: managedID, givenName: "", familyName: "")
+        identity.describesPerson = false
+        return identity
+    }
 }
 
-/// A directory that checks people's passwords (LDAP now; Kerberos later).
+/// A directory that checks people's passwords (LDAP, a Kerberos realm).
 public protocol PasswordDirectory: Sendable {
     /// The source of the accounts it vouches for.
     var source: AccountSource { get }

@@ -149,18 +149,46 @@ public struct KerberosVerifier: Sendable {
     }
 }
 
-/// Sign-in where the KDC checks the password and the LDAP directory describes the person (the usual
-/// Active Directory set-up): the account is the LDAP directory's account of that person, so directory
-/// sync and Kerberos sign-in never make two accounts of one person.
+/// Sign-in where the KDC checks the password (or a ticket proves the person) and the person is either
+/// described by the LDAP directory (the usual Active Directory set-up: the account is the LDAP
+/// directory's account of that person, so directory sync and Kerberos sign-in never make two accounts of
+/// one person) or, without a directory, found by rule among the accounts an administrator created.
 public final class KerberosDirectory: Sendable {
+    /// Who the people behind principals are.
+    public enum People: Sendable {
+        /// The LDAP directory's entry of the principal (by `principalAttribute`, else its name in the
+        /// sign-in attribute): accounts of source `ldap`, created just in time.
+        case ldap(LDAPDirectory)
+        /// No directory: `name@DEFAULT.REALM` is the managed ID `name@domain` (lower-cased), an account of
+        /// source `kerberos` an administrator created (the KDC knows no names to create one from). Only
+        /// the default realm: two realms' `jane` would be one managed ID.
+        case byRule(domain: String, managedDomains: ManagedDomains)
+    }
+
     public let verifier: KerberosVerifier
-    public let profiles: LDAPDirectory
+    public let people: People
     private let threads: BlockingPool
 
-    public init(verifier: KerberosVerifier, profiles: LDAPDirectory, threads: Int = 4) {
+    public init(verifier: KerberosVerifier, people: People, threads: Int = 4) throws(DirectoryError) {
+        if case .byRule(let domain, let managedDomains) = people {
+            guard managedDomains.contains(domain) else {
+                throw DirectoryError(.configuration, "'\(domain)' is not a managed domain")
+            }
+            guard verifier.settings.allowedRealms.allSatisfy({ $0 == verifier.settings.defaultRealm }) else {
+                throw DirectoryError(
+                    .configuration, "without an LDAP directory only the default realm's principals can sign in")
+            }
+        }
         self.verifier = verifier
-        self.profiles = profiles
+        self.people = people
         self.threads = BlockingPool(name: "krb5", threads: threads)
+    }
+
+    private var managedDomains: ManagedDomains {
+        switch people {
+        case .ldap(let directory): directory.configuration.managedDomains
+        case .byRule(_, let managedDomains): managedDomains
+        }
     }
 
     /// The principal a sign-in name stands for: `jane`, `jane@<a managed domain>` and
@@ -169,7 +197,7 @@ public final class KerberosDirectory: Sendable {
     func principal(for name: String) -> String {
         guard let at = name.lastIndex(of: "@") else { return name + "@" + verifier.settings.defaultRealm }
         let suffix = String(name[name.index(after: at)...])
-        if profiles.configuration.managedDomains.contains(suffix) {
+        if managedDomains.contains(suffix) {
             return name[..<at] + "@" + verifier.settings.defaultRealm
         }
         return name
@@ -177,7 +205,12 @@ public final class KerberosDirectory: Sendable {
 }
 
 extension KerberosDirectory: PasswordDirectory {
-    public var source: AccountSource { .ldap }
+    public var source: AccountSource {
+        switch people {
+        case .ldap: .ldap
+        case .byRule: .kerberos
+        }
+    }
 
     public func authenticate(_ name: String, password: String) async throws -> DirectoryIdentity {
         let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
@@ -197,13 +230,23 @@ extension KerberosDirectory: PasswordDirectory {
         return try await identity(ofPrincipal: canonical)
     }
 
-    /// The LDAP entry of the principal (by `principalAttribute`, else its name in the sign-in attribute),
-    /// as an identity.
+    /// The person behind a principal the KDC vouched for (see `People`), as an identity.
     func identity(ofPrincipal canonical: String) async throws -> DirectoryIdentity {
         let refused = CoreError(.unauthenticated, "sign_in.failed", "wrong name or password")
         guard let at = canonical.lastIndex(of: "@") else { throw refused }
         let realm = String(canonical[canonical.index(after: at)...])
         guard verifier.settings.realms.contains(realm) else { throw refused }
+        let profiles: LDAPDirectory
+        switch people {
+        case .ldap(let directory):
+            profiles = directory
+        case .byRule(let domain, let managedDomains):
+            guard realm == verifier.settings.defaultRealm,
+                let managedID = try? ManagedAccountID(
+                    canonical[..<at].lowercased() + "@" + domain, managedDomains: managedDomains)
+            else { throw refused }
+            return .signInOnly(source: .kerberos, externalID: canonical, managedID: managedID)
+        }
         // A bare name means the same person only in the default realm: jane@OTHER.REALM is not the
         // directory's jane. Other realms need an attribute holding the whole principal.
         guard realm == verifier.settings.defaultRealm || verifier.settings.principalAttribute != nil else {
@@ -232,7 +275,7 @@ extension KerberosDirectory: PasswordDirectory {
 
 extension KerberosDirectory: TicketDirectory {
     /// SPNEGO: the ticket in the token, accepted with the service keytab, names the principal; the
-    /// LDAP directory describes the person as for a password sign-in.
+    /// person behind it is found as for a password sign-in.
     public func authenticate(negotiateToken: [UInt8]) async throws -> (identity: DirectoryIdentity, reply: [UInt8]?) {
         let acceptor = NegotiateAcceptor(keytab: verifier.settings.keytab)
         let accepted: Result<(principal: String, reply: [UInt8]?), DirectoryError> = await threads.run {

@@ -58,8 +58,11 @@ public struct TesseraConfiguration: Sendable {
     public var passwords: Passwords
     /// The LDAP directory people sign in through, when `directory.ldap.enabled`.
     public var ldap: LDAP?
-    /// Kerberos password checks, when `directory.kerberos.enabled` (always with `ldap`).
+    /// Kerberos password checks and tickets, when `directory.kerberos.enabled`.
     public var kerberos: KerberosSettings?
+    /// Kerberos without LDAP (`kerberos` set, `ldap` nil): the managed domain of the accounts principals
+    /// sign in to (`directory.kerberos.managed_domain`).
+    public var kerberosAccountsDomain: String?
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
@@ -178,7 +181,9 @@ public struct TesseraConfiguration: Sendable {
             throw ConfigurationError(key: "oauth.key_encryption_key_file", "must not be empty")
         }
         ldap = try Self.ldap(values, managedDomains: domains)
-        kerberos = try Self.kerberos(values, ldapEnabled: ldap != nil)
+        let kerberos = try Self.kerberos(values, ldapEnabled: ldap != nil, managedDomains: domains)
+        self.kerberos = kerberos?.settings
+        kerberosAccountsDomain = kerberos?.domain
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(

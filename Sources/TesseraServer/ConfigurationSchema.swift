@@ -227,7 +227,8 @@ enum ConfigurationSchema {
         ConfigKey(
             path: "directory.kerberos.enabled", kind: .boolean, defaultValue: .boolean(false),
             summary:
-                "check passwords at the Kerberos KDC (the person comes from the LDAP directory, which must be enabled)"),
+                "check passwords at the Kerberos KDC and accept tickets (the person comes from the LDAP directory when enabled, else from Tessera's kerberos accounts)"
+        ),
         ConfigKey(
             path: "directory.kerberos.config_file", kind: .optionalPath, defaultValue: .null,
             summary: "krb5.conf naming the realm's KDCs (null: the system's)"),
@@ -247,6 +248,11 @@ enum ConfigurationSchema {
             path: "directory.kerberos.principal_attribute", kind: .string, defaultValue: .string(""),
             summary:
                 "LDAP attribute holding the whole principal, e.g. userPrincipalName (empty: the principal's name in the sign-in attribute)"
+        ),
+        ConfigKey(
+            path: "directory.kerberos.managed_domain", kind: .string, defaultValue: .string(""),
+            summary:
+                "without LDAP: name@DEFAULT.REALM signs in to the kerberos account name@<this domain> (empty: the first managed domain)"
         ),
         ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),

@@ -147,18 +147,16 @@ extension TesseraConfiguration {
             fullSyncInterval: .seconds(integer("full_sync_interval_hours") * 3600))
     }
 
-    /// Builds the Kerberos section; nil when `directory.kerberos.enabled` is false.
-    static func kerberos(_ values: [String: ConfigValue], ldapEnabled: Bool) throws -> KerberosSettings? {
+    /// Builds the Kerberos section, and without LDAP the managed domain of the accounts principals
+    /// sign in to; nil when `directory.kerberos.enabled` is false.
+    static func kerberos(_ values: [String: ConfigValue], ldapEnabled: Bool, managedDomains: ManagedDomains) throws
+        -> (settings: KerberosSettings, domain: String?)?
+    {
         func string(_ key: String) -> String {
             if case .string(let value) = values["directory.kerberos." + key] { return value }
             return ""
         }
         guard values["directory.kerberos.enabled"] == .boolean(true) else { return nil }
-        guard ldapEnabled else {
-            throw ConfigurationError(
-                key: "directory.kerberos.enabled",
-                "needs directory.ldap.enabled: the LDAP directory describes the people Kerberos signs in")
-        }
         for key in ["default_realm", "keytab", "service_principal"] where string(key).isEmpty {
             throw ConfigurationError(key: "directory.kerberos." + key, "must be set")
         }
@@ -171,6 +169,31 @@ extension TesseraConfiguration {
         var allowed: [String] = []
         if case .strings(let list) = values["directory.kerberos.allowed_realms"] { allowed = list }
         let attribute = string("principal_attribute")
+        var domain: String?
+        if ldapEnabled {
+            guard string("managed_domain").isEmpty else {
+                throw ConfigurationError(
+                    key: "directory.kerberos.managed_domain",
+                    "is for Kerberos without LDAP: with directory.ldap the directory's mapping makes the managed ID")
+            }
+        } else {
+            // Without LDAP a principal names an account by rule, in the default realm only.
+            for (key, isSet) in [("allowed_realms", !allowed.isEmpty), ("principal_attribute", !attribute.isEmpty)]
+            where isSet {
+                throw ConfigurationError(
+                    key: "directory.kerberos." + key,
+                    "needs directory.ldap.enabled: without a directory only the default realm's principals sign in")
+            }
+            let name =
+                string("managed_domain").isEmpty ? managedDomains.names[0] : string("managed_domain").lowercased()
+            guard managedDomains.contains(name) else {
+                throw ConfigurationError(
+                    key: "directory.kerberos.managed_domain",
+                    "'\(name)' is not one of accounts.managed_domains (\(managedDomains.names.joined(separator: ", ")))"
+                )
+            }
+            domain = name
+        }
         guard allowed.isEmpty || !attribute.isEmpty else {
             throw ConfigurationError(
                 key: "directory.kerberos.allowed_realms",
@@ -181,9 +204,10 @@ extension TesseraConfiguration {
             throw ConfigurationError(
                 key: "directory.kerberos.principal_attribute", "'\(attribute)' is not an LDAP attribute name")
         }
-        return KerberosSettings(
+        let settings = KerberosSettings(
             configFile: string("config_file").isEmpty ? nil : string("config_file"),
             defaultRealm: string("default_realm"), allowedRealms: allowed, keytab: string("keytab"),
             servicePrincipal: string("service_principal"), principalAttribute: attribute.isEmpty ? nil : attribute)
+        return (settings, domain)
     }
 }

@@ -48,15 +48,21 @@ public struct TesseraRuntime: Sendable {
         let directory = try configuration.ldap.map {
             try Self.directory($0, domains: configuration.accountPolicy.managedDomains)
         }
-        // Passwords: the KDC when Kerberos is configured (the LDAP directory describing the person), else LDAP.
+        // Passwords: the KDC when Kerberos is configured (the LDAP directory, if any, describing the
+        // person), else LDAP.
         var passwords: (any PasswordDirectory)? = directory
         var tickets: KerberosDirectory?
-        if let kerberos = configuration.kerberos, let directory {
+        if let kerberos = configuration.kerberos {
             // GSSAPI (SPNEGO tickets) reads the process's krb5 configuration: the same file as password
             // checks, set before any thread uses Kerberos.
             if let file = kerberos.configFile { setenv("KRB5_CONFIG", file, 1) }
+            let people: KerberosDirectory.People =
+                directory.map { .ldap($0) }
+                ?? .byRule(
+                    domain: configuration.kerberosAccountsDomain ?? configuration.accountPolicy.managedDomains.names[0],
+                    managedDomains: configuration.accountPolicy.managedDomains)
             do {
-                tickets = KerberosDirectory(verifier: try KerberosVerifier(kerberos), profiles: directory)
+                tickets = try KerberosDirectory(verifier: try KerberosVerifier(kerberos), people: people)
                 passwords = tickets
             } catch {
                 throw ConfigurationError(key: "directory.kerberos", error.message)

@@ -152,6 +152,47 @@ func coreErrorKind(_ body: () async throws -> Void) async -> CoreError.Kind? {
     }
 }
 
+/// A source that only proves who signs in (a Kerberos realm without LDAP) signs in to accounts of its
+/// source an administrator created: it creates none, changes no profile, and binds the account to the
+/// first principal.
+@Suite struct SignInOnlySourceTests {
+    func principal(_ name: String) -> DirectoryIdentity {
+        .signInOnly(
+            source: .kerberos, externalID: name + "@EXAMPLE.COM",
+            managedID: try! ManagedAccountID(
+                name.lowercased() + "@appleid.example.com", managedDomains: ManagedDomains(["appleid.example.com"])))
+    }
+
+    @Test func onlyAccountsAnAdministratorCreatedSignIn() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let service = fixture.service
+        #expect(await coreErrorKind { _ = try await service.signIn(vouched: principal("Jane")) } == .unauthenticated)
+        #expect(try await service.accounts(matching: AccountQuery(), by: Fixture.root).isEmpty)
+
+        let created = try await service.create(
+            NewAccount(managedID: "jane@appleid.example.com", givenName: "Jane", familyName: "Doe", source: "kerberos"),
+            by: Fixture.root)
+        #expect(created.temporaryPassword == nil && created.account.externalID == nil)
+        let jane = try await service.signIn(vouched: principal("Jane"))
+        #expect(jane.id == created.account.id && jane.externalID == "Jane@EXAMPLE.COM")
+        #expect(jane.givenName == "Jane" && jane.familyName == "Doe")
+        let again = try await service.signIn(vouched: principal("Jane"))
+        #expect(again.version == jane.version)
+        // Another principal whose name lower-cases to the same managed ID is someone else.
+        #expect(await coreErrorKind { _ = try await service.signIn(vouched: principal("jane")) } == .unauthenticated)
+
+        // A local account of that name is not a Kerberos one; a deactivated account stays shut.
+        _ = try await service.create(
+            NewAccount(managedID: "ann@appleid.example.com", givenName: "Ann", familyName: "Local"), by: Fixture.root)
+        #expect(await coreErrorKind { _ = try await service.signIn(vouched: principal("ann")) } == .unauthenticated)
+        _ = try await service.deactivate("jane@appleid.example.com", by: Fixture.root)
+        #expect(await coreErrorKind { _ = try await service.signIn(vouched: principal("Jane")) } == .unauthenticated)
+        let actions = try await fixture.audit.entries(from: 1, limit: 20, by: Fixture.root).map(\.action)
+        #expect(actions.filter { $0 == "account.directory_refresh" }.count == 1)  // the binding
+    }
+}
+
 @Suite struct DirectorySyncServiceTests {
     func entry(_ local: String, _ externalID: String) -> DirectoryEntry {
         DirectoryEntry(

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraCore
 import TesseraTestSupport
 import Testing
 
@@ -117,12 +118,12 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
             kdc.stop()
             ldap.stop()
         }
-        let directory = KerberosDirectory(
+        let directory = try KerberosDirectory(
             verifier: try KerberosVerifier(
                 KerberosSettings(
                     configFile: kdc.configFile, defaultRealm: TestKDC.realm, keytab: kdc.keytab,
                     servicePrincipal: TestKDC.servicePrincipal)),
-            profiles: try LDAPDirectory(ldap.configuration()))
+            people: .ldap(try LDAPDirectory(ldap.configuration())))
         #expect(directory.principal(for: "jane@appleid.example.com") == "jane@EXAMPLE.COM")
         #expect(directory.principal(for: "jane") == "jane@EXAMPLE.COM")
         #expect(directory.principal(for: "jane@OTHER.ORG") == "jane@OTHER.ORG")
@@ -147,6 +148,44 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
                 == .unavailable)
     }
 
+    /// Without an LDAP directory, `name@DEFAULT.REALM` is the kerberos account `name@domain` (which an
+    /// administrator creates: the identity does not describe the person). Only the default realm.
+    @Test func withoutADirectoryThePrincipalNamesTheAccountByRule() async throws {
+        let kdc = try await TestKDC.start(people: ["Jane.Doe": "jane-kerberos-1", "host/x": "host-kerberos-2"])
+        defer { kdc.stop() }
+        let domains = TestDirectory.managedDomains
+        func verifier(allowing realms: [String] = []) throws -> KerberosVerifier {
+            try KerberosVerifier(
+                KerberosSettings(
+                    configFile: kdc.configFile, defaultRealm: TestKDC.realm, allowedRealms: realms, keytab: kdc.keytab,
+                    servicePrincipal: TestKDC.servicePrincipal))
+        }
+        let directory = try KerberosDirectory(
+            verifier: try verifier(), people: .byRule(domain: "appleid.example.com", managedDomains: domains))
+        #expect(directory.source == .kerberos)
+        for name in ["Jane.Doe", "Jane.Doe@appleid.example.com", "Jane.Doe@EXAMPLE.COM"] {
+            let jane = try await directory.authenticate(name, password: "jane-kerberos-1")
+            #expect(jane.source == .kerberos && jane.managedID.rawValue == "jane.doe@appleid.example.com")
+            #expect(jane.externalID == "Jane.Doe@EXAMPLE.COM" && !jane.describesPerson)
+        }
+        let refusals = [
+            await coreErrorKind { _ = try await directory.authenticate("Jane.Doe", password: "wrong") },
+            // A principal that is no managed ID's local part.
+            await coreErrorKind { _ = try await directory.authenticate("host/x", password: "host-kerberos-2") },
+        ]
+        #expect(refusals == [.unauthenticated, .unauthenticated])
+        // Other realms, and domains that are not managed, are configuration errors.
+        #expect(throws: DirectoryError.self) {
+            _ = try KerberosDirectory(
+                verifier: try verifier(), people: .byRule(domain: "other.example.com", managedDomains: domains))
+        }
+        #expect(throws: DirectoryError.self) {
+            _ = try KerberosDirectory(
+                verifier: try verifier(allowing: ["EMEA.EXAMPLE.COM"]),
+                people: .byRule(domain: "appleid.example.com", managedDomains: domains))
+        }
+    }
+
     /// The principal looked up in an attribute that holds it whole (here `mail`, which compares without
     /// case, standing in for Active Directory's userPrincipalName).
     @Test func thePrincipalCanBeLookedUpInAnAttributeThatHoldsItWhole() async throws {
@@ -157,20 +196,20 @@ func kerberosErrorKind(_ body: () throws -> Void) -> DirectoryError.Kind? {
             ldap.stop()
         }
         func directory(_ attribute: String) throws -> KerberosDirectory {
-            KerberosDirectory(
+            try KerberosDirectory(
                 verifier: try KerberosVerifier(
                     KerberosSettings(
                         configFile: kdc.configFile, defaultRealm: TestKDC.realm, keytab: kdc.keytab,
                         servicePrincipal: TestKDC.servicePrincipal, principalAttribute: attribute)),
-                profiles: try LDAPDirectory(ldap.configuration()))
+                people: .ldap(try LDAPDirectory(ldap.configuration())))
         }
         // Another realm's jane is not the directory's jane unless an attribute holds her whole principal.
-        let trusting = KerberosDirectory(
+        let trusting = try KerberosDirectory(
             verifier: try KerberosVerifier(
                 KerberosSettings(
                     configFile: kdc.configFile, defaultRealm: TestKDC.realm, allowedRealms: ["EMEA.EXAMPLE.COM"],
                     keytab: kdc.keytab, servicePrincipal: TestKDC.servicePrincipal)),
-            profiles: try LDAPDirectory(ldap.configuration()))
+            people: .ldap(try LDAPDirectory(ldap.configuration())))
         #expect(
             await coreErrorKind { _ = try await trusting.identity(ofPrincipal: "jane@EMEA.EXAMPLE.COM") }
                 == .unauthenticated)

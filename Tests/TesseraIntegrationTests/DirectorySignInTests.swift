@@ -221,6 +221,60 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 
+    /// Kerberos without an LDAP directory: the KDC checks passwords of the kerberos accounts an
+    /// administrator created (`jane` → jane@appleid.example.com); a principal without one is refused.
+    @Test func withoutLDAPTheKDCSignsInToKerberosAccounts() async throws {
+        let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1", "ghost": "ghost-kerberos-2"])
+        defer { kdc.stop() }
+        let scratch = try Scratch()
+        try scratch.write(
+            "tessera.json",
+            """
+            {
+              "server": { "port": 0, "shutdown_grace_seconds": 5 },
+              "store": { "sqlite": { "path": "\(scratch.path)/var/tessera.sqlite3" } },
+              "passwords": { "scrypt_log_n": 10 },
+              "oauth": { "key_encryption_key_file": "\(scratch.path)/var/kek" },
+              "directory": { "kerberos": { "enabled": true, "config_file": "\(kdc.configFile)",
+                "default_realm": "\(TestKDC.realm)", "keytab": "\(kdc.keytab)",
+                "service_principal": "\(TestKDC.servicePrincipal)" } }
+            }
+            """)
+        let account = try await runCommand(
+            tesseraBinary,
+            [
+                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
+                "--given-name", "Jane", "--family-name", "Doe", "--source", "kerberos",
+            ])
+        #expect(account.status == 0, "\(account.err)")
+        let created = try await runCommand(
+            tesseraBinary,
+            ["clients", "create", "--config", scratch.config, "--name", "app", "--grant", "password", "--json"])
+        let client = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        let basic = "\(client["client_id"] as? String ?? ""):\(client["client_secret"] as? String ?? "")"
+        let server = try await ServeProcess(config: scratch.config)
+        func token(_ username: String, _ password: String) async throws -> (status: Int, body: String) {
+            try await curl(
+                "http://127.0.0.1:\(server.port)/oauth2/token",
+                [
+                    "-u", basic, "--data-urlencode", "grant_type=password", "--data-urlencode", "username=\(username)",
+                    "--data-urlencode", "password=\(password)",
+                ])
+        }
+        let signedIn = try await token("jane", "jane-kerberos-1")
+        #expect(signedIn.status == 200, "\(signedIn.body)")
+        #expect(try await token("jane@appleid.example.com", "jane-kerberos-1").status == 200)
+        #expect(try await token("jane", "wrong-password").status == 400)
+        // The KDC knows ghost, Tessera has no account for him: refused, and none is made.
+        #expect(try await token("ghost", "ghost-kerberos-2").status == 400)
+        let listed = try await runCommand(tesseraBinary, ["accounts", "list", "--config", scratch.config, "--json"])
+        #expect(listed.out.contains("jane@appleid.example.com") && !listed.out.contains("ghost"))
+        kdc.kill()
+        #expect(try await token("jane", "jane-kerberos-1").status == 503)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
     /// SPNEGO at the sign-in page: without a ticket the page is a 401 challenge whose body is the form;
     /// with one (kinit, then curl --negotiate) the browser is sent on with a code, no password typed.
     @Test func theSignInPageAcceptsAKerberosTicket() async throws {

@@ -123,13 +123,38 @@ import Testing
                 "group_roles": #"["staff: cn=a,dc=example,dc=com", "content-manager: CN=a, dc=example, dc=com"]"#,
             ]), key: "directory.ldap.group_roles", containing: "listed twice")
 
-        // Kerberos checks passwords only beside the LDAP directory, and needs its realm, keytab and principal.
+        // Kerberos needs its realm, keytab and principal. Without LDAP a principal names an account of the
+        // managed domain (the first one unless set), in the default realm only.
         let kerberos =
             #""kerberos": {"enabled": true, "default_realm": "EXAMPLE.COM", "keytab": "\#(secret)", "service_principal": "HTTP/id.example.com@EXAMPLE.COM"}"#
-        expectError(#"{"directory": {\#(kerberos)}}"#, key: "directory.kerberos.enabled", containing: "directory.ldap")
+        let alone =
+            #"{"accounts": {"managed_domains": ["appleid.example.com", "corp.example.com"]}, "directory": {\#(kerberos)}}"#
+        let withoutLDAP = try load(alone)
+        #expect(withoutLDAP.ldap == nil && withoutLDAP.kerberos?.defaultRealm == "EXAMPLE.COM")
+        #expect(withoutLDAP.kerberosAccountsDomain == "appleid.example.com")
+        let chosen = alone.replacingOccurrences(
+            of: #""enabled": true"#, with: #""enabled": true, "managed_domain": "CORP.example.com""#)
+        #expect(try load(chosen).kerberosAccountsDomain == "corp.example.com")
+        expectError(
+            alone.replacingOccurrences(
+                of: #""enabled": true"#, with: #""enabled": true, "managed_domain": "example.org""#),
+            key: "directory.kerberos.managed_domain", containing: "not one of accounts.managed_domains")
+        expectError(
+            alone.replacingOccurrences(
+                of: #""enabled": true"#, with: #""enabled": true, "allowed_realms": ["EMEA.EXAMPLE.COM"]"#),
+            key: "directory.kerberos.allowed_realms", containing: "directory.ldap")
+        expectError(
+            alone.replacingOccurrences(
+                of: #""enabled": true"#, with: #""enabled": true, "principal_attribute": "mail""#),
+            key: "directory.kerberos.principal_attribute", containing: "directory.ldap")
         let both = section().replacingOccurrences(of: "}}}", with: "}, \(kerberos)}}")
         let settings = try #require(try load(both).kerberos)
         #expect(settings.defaultRealm == "EXAMPLE.COM" && settings.keytab == secret && settings.configFile == nil)
+        expectError(
+            both.replacingOccurrences(
+                of: #""enabled": true, "default_realm""#,
+                with: #""enabled": true, "managed_domain": "appleid.example.com", "default_realm""#),
+            key: "directory.kerberos.managed_domain", containing: "without LDAP")
         expectError(
             both.replacingOccurrences(of: #""default_realm": "EXAMPLE.COM""#, with: #""default_realm": """#),
             key: "directory.kerberos.default_realm", containing: "must be set")
