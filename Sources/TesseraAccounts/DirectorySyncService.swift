@@ -36,13 +36,19 @@ public struct DirectorySyncService: Sendable {
         /// Stable ids of the unusable entries that have one: their accounts are left alone.
         public var unusableIDs: Set<String>
         public var newestChange: String?
+        /// Every entry of the directory was read, though only changes were asked for (the directory
+        /// found a reason to read everyone): the run is a full one.
+        public var isComplete: Bool
 
-        public init(entries: [DirectoryEntry], unusable: [String], unusableIDs: Set<String> = [], newestChange: String?)
-        {
+        public init(
+            entries: [DirectoryEntry], unusable: [String], unusableIDs: Set<String> = [], newestChange: String?,
+            isComplete: Bool = false
+        ) {
             self.entries = entries
             self.unusable = unusable
             self.unusableIDs = unusableIDs
             self.newestChange = newestChange
+            self.isComplete = isComplete
         }
     }
 
@@ -88,14 +94,15 @@ public struct DirectorySyncService: Sendable {
         progress: @Sendable (_ applied: Int, _ total: Int) -> Void = { _, _ in }
     ) async throws -> Report {
         let state = try await store.read { try $0.directorySyncState(source: source) }
-        let full = options.full || state?.newestChange == nil
+        let askedFull = options.full || state?.newestChange == nil
         // The store is read while the directory is: a change made in between (a sign-in, an
         // administrator) is caught when the plan is written (versions, unique managed IDs).
         async let stored = store.read {
             (try $0.accounts(matching: AccountQuery()), try $0.syncDeactivatedAccountIDs(source: source))
         }
-        let reading = try await read(full ? nil : state?.newestChange)
+        let reading = try await read(askedFull ? nil : state?.newestChange)
         let (accounts, syncDeactivated) = try await stored
+        let full = askedFull || reading.isComplete
         let startedAt = now()
         let plan = DirectorySync.plan(
             entries: reading.entries, accounts: accounts, source: source, complete: full, at: startedAt,

@@ -268,9 +268,11 @@ public struct DirectoryListing: Sendable {
     public var unusable: [String]
     /// The stable ids of the unusable entries that have one: their accounts are not gone.
     public var unusableIDs: Set<String> = []
-    /// The newest change time among the entries read (the mapping's `modifiedAttribute`), for the next
-    /// incremental read; nil when no entry carried one.
+    /// The newest change time among the people and groups read (the mapping's `modifiedAttribute`),
+    /// for the next incremental read; nil when no entry carried one.
     public var newestChange: String?
+    /// Every person was read (a full read, or an incremental one that found a group changed).
+    public var isComplete = false
 }
 
 extension LDAPDirectory {
@@ -278,8 +280,10 @@ extension LDAPDirectory {
     /// generalized time as the directory writes it), read in pages, with their groups' roles.
     ///
     /// Groups are read once and nested membership resolved in memory, so the cost does not grow with
-    /// a search per person. (Active Directory groups with more than 1,500 members are returned by the
-    /// server in ranges, which this reader does not follow.)
+    /// a search per person. A group changed after `changedSince` may have changed anyone's roles (a
+    /// person's entry does not change when a group lists them), so then every person is read.
+    /// (Active Directory groups with more than 1,500 members are returned by the server in ranges,
+    /// which this reader does not follow.)
     public func listPeople(
         changedSince: String? = nil, pageSize: Int = 500, progress: @escaping @Sendable (Int) -> Void = { _ in }
     )
@@ -289,12 +293,15 @@ extension LDAPDirectory {
         let domains = configuration.managedDomains
         return try await withHandle { handle in
             try self.bindAsService(handle)
-            let roles = try Self.groupRoles(mapping, on: handle)
+            let (roles, groupsChanged) = try Self.groupRoles(mapping, on: handle)
+            var changedSince = changedSince
+            if let since = changedSince, let groupsChanged, groupsChanged > since { changedSince = nil }
             var filter = mapping.userFilter
             if let changedSince {
                 filter = "(&\(filter)(\(mapping.modifiedAttribute)>=\(LDAPFilter.escape(changedSince))))"
             }
-            var listing = DirectoryListing(people: [], unusable: [], newestChange: nil)
+            var listing = DirectoryListing(
+                people: [], unusable: [], newestChange: groupsChanged, isComplete: changedSince == nil)
             try handle.connection.pagedSearch(
                 base: mapping.userBase, scope: mapping.userScope, filter: filter,
                 attributes: mapping.attributes + [mapping.modifiedAttribute], pageSize: pageSize
@@ -318,12 +325,13 @@ extension LDAPDirectory {
     }
 
     /// The groups that grant roles, read once: a function from a member's DN to the roles of every group
-    /// it belongs to, directly or through nested groups. Each group's roles (its own and its ancestors')
-    /// are worked out once, so a person costs one lookup of their DN.
+    /// it belongs to, directly or through nested groups, and the newest change time among the groups.
+    /// Each group's roles (its own and its ancestors') are worked out once, so a person costs one lookup
+    /// of their DN.
     private static func groupRoles(_ mapping: DirectoryMapping, on handle: Handle) throws
-        -> @Sendable (String) -> Set<Role>
+        -> (roles: @Sendable (String) -> Set<Role>, newestChange: String?)
     {
-        guard let groups = mapping.groups, !groups.roles.isEmpty else { return { _ in [] } }
+        guard let groups = mapping.groups, !groups.roles.isEmpty else { return ({ _ in [] }, nil) }
         let attribute: String
         switch groups.membership {
         case .memberAttribute(let name): attribute = name
@@ -331,8 +339,14 @@ extension LDAPDirectory {
         }
         // member DN → the groups listing it (both normalised).
         var parents: [String: [String]] = [:]
-        try handle.connection.pagedSearch(base: groups.base, filter: groups.filter, attributes: [attribute]) { page in
+        var newestChange: String?
+        try handle.connection.pagedSearch(
+            base: groups.base, filter: groups.filter, attributes: [attribute, mapping.modifiedAttribute]
+        ) { page in
             for group in page {
+                if let changed = group.string(mapping.modifiedAttribute), changed > (newestChange ?? "") {
+                    newestChange = changed
+                }
                 let groupDN = DirectoryMapping.normalisedDN(group.dn)
                 for member in group.strings(attribute) {
                     parents[DirectoryMapping.normalisedDN(member), default: []].append(groupDN)
@@ -354,11 +368,12 @@ extension LDAPDirectory {
         }
         let direct = parents
         let granted = groupRoles
-        return { dn in
+        let roles: @Sendable (String) -> Set<Role> = { dn in
             guard let groups = direct[DirectoryMapping.normalisedDN(dn)] else { return [] }
             var roles = Set<Role>()
             for group in groups { if let more = granted[group] { roles.formUnion(more) } }
             return roles
         }
+        return (roles, newestChange)
     }
 }

@@ -145,7 +145,8 @@ extension TesseraRuntime {
                                 roles: person.roles),
                             isDisabled: person.isDisabled)
                     },
-                    unusable: listing.unusable, unusableIDs: listing.unusableIDs, newestChange: listing.newestChange)
+                    unusable: listing.unusable, unusableIDs: listing.unusableIDs, newestChange: listing.newestChange,
+                    isComplete: listing.isComplete)
             }, progress: applying)
     }
 

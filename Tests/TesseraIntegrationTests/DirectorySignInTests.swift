@@ -137,6 +137,19 @@ import Testing
         #expect(
             try await accounts() == ["jane.doe@appleid.example.com": "active", "john@appleid.example.com": "active"])
 
+        // A group changes (John joins it-team, inside enrolment-managers): his entry does not, so the
+        // incremental run reads everyone. (Change times have whole seconds: a change must come in a
+        // later second than the newest one the last run saw.)
+        try await Task.sleep(for: .milliseconds(1100))
+        try await directoryChange(
+            "ldapmodify",
+            "dn: cn=it-team,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\n"
+                + "member: uid=john,ou=people,dc=example,dc=com\n")
+        let regrouped = try await sync()
+        #expect(regrouped.out.contains("update      john@appleid.example.com"), "\(regrouped.out)")
+        #expect(regrouped.out.contains("Synced (full): 0 created, 1 updated"))
+        #expect(try await sync().out.contains("Synced (incremental): 0 created, 0 updated"))
+
         // John leaves: an incremental run cannot tell; a full one would deactivate 1 of 2 (50%).
         try await directoryChange("ldapdelete", "uid=john,ou=people,dc=example,dc=com\n")
         #expect(try await sync().out.contains("0 deactivated"))
@@ -154,7 +167,7 @@ import Testing
             .compactMap {
                 $0["action"] as? String
             }
-        #expect(actions.filter { $0 == "directory.sync" }.count == 5)  // four applied runs and the stopped one
+        #expect(actions.filter { $0 == "directory.sync" }.count == 7)  // six applied runs and the stopped one
     }
 
     /// `tessera serve` syncs on its own schedule, counts it in /metrics, and logs a directory that is gone.
