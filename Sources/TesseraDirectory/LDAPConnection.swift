@@ -172,6 +172,27 @@ public struct LDAPEntry: Sendable, Equatable {
         return nil
     }
 
+    /// The values of `name` when the server sent them as a range (`member;range=0-1499`: Active
+    /// Directory sends at most MaxValRange values of an attribute at once), with the index of the first
+    /// value not sent; `next` is nil when the range was the last (`member;range=1500-*`). Nil when the
+    /// entry has no ranged values of `name`.
+    public func rangedStrings(_ name: String) -> (values: [String], next: Int?)? {
+        let prefix = Array(name.lowercased().utf8) + Array(";range=".utf8)
+        guard let row = rows.first(where: { bytes[$0.name].starts(with: prefix) }) else { return nil }
+        let bounds = bytes[row.name].dropFirst(prefix.count).split(separator: UInt8(ascii: "-"))
+        guard bounds.count == 2, let low = Int(String(decoding: bounds[0], as: UTF8.self)) else { return nil }
+        let high = String(decoding: bounds[1], as: UTF8.self)
+        let next: Int?
+        if high == "*" {
+            next = nil
+        } else {
+            guard let last = Int(high), last >= low else { return nil }
+            next = last + 1
+        }
+        let values = rows.filter { bytes[$0.name] == bytes[row.name] }.compactMap { string(at: $0.value) }
+        return (values, next)
+    }
+
     private func string(at range: Range<Int>) -> String? {
         bytes.withUnsafeBufferPointer { String(validating: $0[range], as: UTF8.self) }
     }

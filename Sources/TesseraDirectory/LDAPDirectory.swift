@@ -281,9 +281,8 @@ extension LDAPDirectory {
     ///
     /// Groups are read once and nested membership resolved in memory, so the cost does not grow with
     /// a search per person. A group changed after `changedSince` may have changed anyone's roles (a
-    /// person's entry does not change when a group lists them), so then every person is read.
-    /// (Active Directory groups with more than 1,500 members are returned by the server in ranges,
-    /// which this reader does not follow.)
+    /// person's entry does not change when a group lists them), so then every person is read. Active
+    /// Directory's ranged member lists (groups of more than 1,500) are followed.
     public func listPeople(
         changedSince: String? = nil, pageSize: Int = 500, progress: @escaping @Sendable (Int) -> Void = { _ in }
     )
@@ -324,6 +323,27 @@ extension LDAPDirectory {
         }
     }
 
+    /// Every value of `attribute` in `entry`, following ranges: Active Directory sends at most
+    /// MaxValRange (1,500) values of an attribute at once, as `member;range=0-1499`, and the rest to
+    /// searches for `member;range=1500-*` on that entry. `fetch` reads the entry with the attribute
+    /// description it is given.
+    static func allStrings(of attribute: String, in entry: LDAPEntry, fetch: (String) throws -> LDAPEntry?) throws
+        -> [String]
+    {
+        guard var range = entry.rangedStrings(attribute) else { return entry.strings(attribute) }
+        var values = range.values
+        while let next = range.next {
+            guard let more = try fetch("\(attribute);range=\(next)-*")?.rangedStrings(attribute), !more.values.isEmpty,
+                more.next.map({ $0 > next }) ?? true
+            else {
+                throw LDAPError(.failed, "\(entry.dn): the server did not send \(attribute) values from \(next) on")
+            }
+            values += more.values
+            range = more
+        }
+        return values
+    }
+
     /// The groups that grant roles, read once: a function from a member's DN to the roles of every group
     /// it belongs to, directly or through nested groups, and the newest change time among the groups.
     /// Each group's roles (its own and its ancestors') are worked out once, so a person costs one lookup
@@ -348,7 +368,12 @@ extension LDAPDirectory {
                     newestChange = changed
                 }
                 let groupDN = DirectoryMapping.normalisedDN(group.dn)
-                for member in group.strings(attribute) {
+                let members = try Self.allStrings(of: attribute, in: group) { ranged in
+                    try handle.connection.search(
+                        base: group.dn, scope: .base, filter: "(objectClass=*)", attributes: [ranged]
+                    ).first
+                }
+                for member in members {
                     parents[DirectoryMapping.normalisedDN(member), default: []].append(groupDN)
                 }
             }

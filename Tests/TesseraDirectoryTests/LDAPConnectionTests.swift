@@ -229,6 +229,34 @@ func ldapErrorKind(_ body: () throws -> Void) -> LDAPError.Kind? {
         #expect(entry == LDAPEntry(dn: entry.dn, attributes: entry.attributes))
     }
 
+    /// Active Directory sends a large member list in ranges (`member;range=0-1499`, then what a search
+    /// for `member;range=1500-*` returns). No OpenLDAP answers that way, so the server is a function here.
+    @Test func rangedValuesAreFollowedToTheLastRange() throws {
+        func members(_ range: ClosedRange<Int>) -> [[UInt8]] { range.map { Array("cn=m\($0)".utf8) } }
+        let group = LDAPEntry(dn: "cn=big", attributes: ["member;range=0-2": members(0...2)])
+        #expect(group.rangedStrings("MEMBER")?.next == 3 && group.strings("member").isEmpty)
+        var asked: [String] = []
+        let all = try LDAPDirectory.allStrings(of: "member", in: group) { description in
+            asked.append(description)
+            switch description {
+            case "member;range=3-*": return LDAPEntry(dn: "cn=big", attributes: ["member;range=3-5": members(3...5)])
+            case "member;range=6-*": return LDAPEntry(dn: "cn=big", attributes: ["member;range=6-*": members(6...7)])
+            default: return nil
+            }
+        }
+        #expect(all == (0...7).map { "cn=m\($0)" })
+        #expect(asked == ["member;range=3-*", "member;range=6-*"])
+        // Without a range the values are the attribute's; a range that does not move on is an error.
+        let small = LDAPEntry(dn: "cn=small", attributes: ["member": members(0...1)])
+        #expect(try LDAPDirectory.allStrings(of: "member", in: small) { _ in nil } == ["cn=m0", "cn=m1"])
+        #expect(throws: LDAPError.self) {
+            _ = try LDAPDirectory.allStrings(of: "member", in: group) { _ in
+                LDAPEntry(dn: "cn=big", attributes: ["member;range=0-2": members(0...2)])
+            }
+        }
+        #expect(throws: LDAPError.self) { _ = try LDAPDirectory.allStrings(of: "member", in: group) { _ in nil } }
+    }
+
     @Test func sizeLimitsAndMissingBases() async throws {
         let server = try await TestDirectory.start()
         defer { server.stop() }
