@@ -113,6 +113,10 @@ public struct DirectorySyncService: Sendable {
         }
         if stopped {
             try await store.change { [audit] transaction in
+                var next = state ?? DirectorySyncState(source: source)
+                next.lastRunAt = startedAt
+                next.lastRun = DirectorySyncRun(stopped: true, full: full, plan: plan)
+                try transaction.save(next)
                 try audit.record(
                     Self.summary(plan, source: source, full: full, outcome: .stoppedBySafetyLimit, actor: actor),
                     in: transaction, at: startedAt)
@@ -125,7 +129,8 @@ public struct DirectorySyncService: Sendable {
             try transaction.save(
                 DirectorySyncState(
                     source: source, newestChange: newest, lastRunAt: startedAt,
-                    lastFullAt: full ? startedAt : state?.lastFullAt))
+                    lastFullAt: full ? startedAt : state?.lastFullAt,
+                    lastRun: DirectorySyncRun(stopped: false, full: full, plan: plan)))
             try audit.record(
                 Self.summary(plan, source: source, full: full, outcome: .applied, actor: actor, skipped: skipped.count),
                 in: transaction, at: startedAt)

@@ -21,14 +21,51 @@ public struct DirectorySyncState: Sendable, Equatable {
     public var source: AccountSource
     /// The newest change time among the entries read so far: the next incremental read starts there.
     public var newestChange: String?
+    /// When the last run (applied or stopped) started.
     public var lastRunAt: Date?
+    /// When the last applied full run started.
     public var lastFullAt: Date?
+    /// What the last run did (for metrics, whichever process ran it).
+    public var lastRun: DirectorySyncRun?
 
-    public init(source: AccountSource, newestChange: String? = nil, lastRunAt: Date? = nil, lastFullAt: Date? = nil) {
+    public init(
+        source: AccountSource, newestChange: String? = nil, lastRunAt: Date? = nil, lastFullAt: Date? = nil,
+        lastRun: DirectorySyncRun? = nil
+    ) {
         self.source = source
         self.newestChange = newestChange
         self.lastRunAt = lastRunAt
         self.lastFullAt = lastFullAt
+        self.lastRun = lastRun
+    }
+}
+
+/// The counts of one sync run: what it changed, or, stopped by the safety limit, would have.
+public struct DirectorySyncRun: Sendable, Equatable {
+    public var stopped: Bool
+    public var full: Bool
+    public var created: Int
+    public var updated: Int
+    public var deactivated: Int
+    public var conflicts: Int
+    public var unchanged: Int
+
+    public init(stopped: Bool, full: Bool, plan: SyncPlan) {
+        self.init(
+            stopped: stopped, full: full, created: plan.creates.count, updated: plan.updates.count,
+            deactivated: plan.deactivations.count, conflicts: plan.conflicts.count, unchanged: plan.unchanged)
+    }
+
+    public init(
+        stopped: Bool, full: Bool, created: Int, updated: Int, deactivated: Int, conflicts: Int, unchanged: Int
+    ) {
+        self.stopped = stopped
+        self.full = full
+        self.created = created
+        self.updated = updated
+        self.deactivated = deactivated
+        self.conflicts = conflicts
+        self.unchanged = unchanged
     }
 }
 

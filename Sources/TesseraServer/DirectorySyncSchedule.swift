@@ -29,8 +29,8 @@ final class DirectorySyncMetrics: Sendable {
 
     func recordFailure() { state.withLock { $0.runs["failed", default: 0] += 1 } }
 
-    /// Prometheus text format 0.0.4.
-    func render() -> String {
+    /// Prometheus text format 0.0.4: the server's own runs, and the last run whoever ran it (`stored`).
+    func render(last stored: DirectorySyncState?) -> String {
         let snapshot = state.withLock { $0 }
         var out = "# HELP tessera_directory_sync_runs_total Scheduled directory syncs, by outcome.\n"
         out += "# TYPE tessera_directory_sync_runs_total counter\n"
@@ -46,6 +46,30 @@ final class DirectorySyncMetrics: Sendable {
             "# HELP tessera_directory_sync_last_success_seconds When the last scheduled sync was applied (Unix time).\n"
         out += "# TYPE tessera_directory_sync_last_success_seconds gauge\n"
         out += "tessera_directory_sync_last_success_seconds \(Int(snapshot.lastSuccess?.timeIntervalSince1970 ?? 0))\n"
+        // The last run, the server's or tessera sync ldap's (another process), from the store.
+        let run = stored?.lastRun
+        out += "# HELP tessera_directory_sync_last_run_seconds When the last directory sync, scheduled or not, ran "
+        out += "(Unix time; 0: never).\n"
+        out += "# TYPE tessera_directory_sync_last_run_seconds gauge\n"
+        out += "tessera_directory_sync_last_run_seconds \(Int(stored?.lastRunAt?.timeIntervalSince1970 ?? 0))\n"
+        out += "# HELP tessera_directory_sync_last_full_run_seconds When the last full directory sync was applied "
+        out += "(Unix time; 0: never).\n"
+        out += "# TYPE tessera_directory_sync_last_full_run_seconds gauge\n"
+        out += "tessera_directory_sync_last_full_run_seconds \(Int(stored?.lastFullAt?.timeIntervalSince1970 ?? 0))\n"
+        out +=
+            "# HELP tessera_directory_sync_last_run_stopped 1 when the safety limit stopped the last directory sync.\n"
+        out += "# TYPE tessera_directory_sync_last_run_stopped gauge\n"
+        out += "tessera_directory_sync_last_run_stopped \(run?.stopped == true ? 1 : 0)\n"
+        out += "# HELP tessera_directory_sync_last_run_accounts What the last directory sync did (stopped: would "
+        out += "have done) to accounts, by kind.\n"
+        out += "# TYPE tessera_directory_sync_last_run_accounts gauge\n"
+        let counts = [
+            ("created", run?.created), ("updated", run?.updated), ("deactivated", run?.deactivated),
+            ("conflicts", run?.conflicts), ("unchanged", run?.unchanged),
+        ]
+        for (kind, count) in counts {
+            out += "tessera_directory_sync_last_run_accounts{kind=\"\(kind)\"} \(count ?? 0)\n"
+        }
         return out
     }
 }

@@ -206,7 +206,12 @@ enum Routes {
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
         router.add("GET", "/metrics", name: "metrics") { _ in
-            let directory = runtime.directory == nil ? "" : syncMetrics.render()
+            var directory = ""
+            if runtime.directory != nil {
+                // A store that cannot answer leaves the last run out, not the whole scrape.
+                let state = try? await runtime.store.read { try $0.directorySyncState(source: .ldap) }
+                directory = syncMetrics.render(last: state ?? nil)
+            }
             var response = HTTPResponse(status: 200, body: Array((metrics.render() + directory).utf8))
             response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
             return response

@@ -161,5 +161,18 @@ enum SQLiteMigrations {
                     source TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 5, name: "the last directory sync run",
+            sql: """
+                -- What the last run did (applied or stopped by the safety limit), for /metrics: a run of
+                -- tessera sync ldap is another process than the server's.
+                ALTER TABLE directory_sync_state ADD COLUMN last_stopped INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_full INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_created INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_updated INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_deactivated INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_conflicts INTEGER;
+                ALTER TABLE directory_sync_state ADD COLUMN last_unchanged INTEGER;
+                """),
     ]
 }

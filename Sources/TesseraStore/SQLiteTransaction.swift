@@ -40,11 +40,23 @@ struct SQLiteTransaction: StoreTransaction {
 
     func directorySyncState(source: AccountSource) throws -> DirectorySyncState? {
         try connection.query(
-            "SELECT newest_change, last_run_at, last_full_at FROM directory_sync_state WHERE source = ?",
+            """
+            SELECT newest_change, last_run_at, last_full_at, last_stopped, last_full, last_created, last_updated,
+                last_deactivated, last_conflicts, last_unchanged
+            FROM directory_sync_state WHERE source = ?
+            """,
             [.text(source.rawValue)]
         ) { row in
-            DirectorySyncState(
-                source: source, newestChange: row.text(0), lastRunAt: row.date(1), lastFullAt: row.date(2))
+            var lastRun: DirectorySyncRun?
+            if !row.isNull(3) {
+                lastRun = DirectorySyncRun(
+                    stopped: row.int(3) != 0, full: row.int(4) != 0, created: Int(row.int(5)),
+                    updated: Int(row.int(6)), deactivated: Int(row.int(7)), conflicts: Int(row.int(8)),
+                    unchanged: Int(row.int(9)))
+            }
+            return DirectorySyncState(
+                source: source, newestChange: row.text(0), lastRunAt: row.date(1), lastFullAt: row.date(2),
+                lastRun: lastRun)
         }
         .first
     }
@@ -69,14 +81,25 @@ struct SQLiteTransaction: StoreTransaction {
     func save(_ state: DirectorySyncState) throws {
         try connection.execute(
             """
-            INSERT INTO directory_sync_state (source, newest_change, last_run_at, last_full_at) VALUES (?, ?, ?, ?)
+            INSERT INTO directory_sync_state (source, newest_change, last_run_at, last_full_at, last_stopped, last_full,
+                last_created, last_updated, last_deactivated, last_conflicts, last_unchanged)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (source) DO UPDATE SET newest_change = excluded.newest_change,
-                last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at
+                last_run_at = excluded.last_run_at, last_full_at = excluded.last_full_at,
+                last_stopped = excluded.last_stopped, last_full = excluded.last_full,
+                last_created = excluded.last_created, last_updated = excluded.last_updated,
+                last_deactivated = excluded.last_deactivated, last_conflicts = excluded.last_conflicts,
+                last_unchanged = excluded.last_unchanged
             """,
             [
                 .text(state.source.rawValue), .optional(state.newestChange), .optionalDate(state.lastRunAt),
                 .optionalDate(state.lastFullAt),
-            ])
+            ]
+                + [
+                    state.lastRun.map { $0.stopped ? 1 : 0 }, state.lastRun.map { $0.full ? 1 : 0 },
+                    state.lastRun?.created, state.lastRun?.updated, state.lastRun?.deactivated,
+                    state.lastRun?.conflicts, state.lastRun?.unchanged,
+                ].map { $0.map { .integer(Int64($0)) } ?? .null })
     }
 
     func accounts(matching query: AccountQuery) throws -> [Account] {

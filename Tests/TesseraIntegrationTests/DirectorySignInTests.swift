@@ -168,6 +168,16 @@ import Testing
                 $0["action"] as? String
             }
         #expect(actions.filter { $0 == "directory.sync" }.count == 7)  // six applied runs and the stopped one
+
+        // The server's /metrics shows the last run, though another process (the command) ran it.
+        let server = try await ServeProcess(config: scratch.config)
+        let metrics = try await curl("http://127.0.0.1:\(server.port)/metrics").body
+        #expect(metrics.contains("tessera_directory_sync_last_run_accounts{kind=\"deactivated\"} 1"), "\(metrics)")
+        #expect(metrics.contains("tessera_directory_sync_last_run_accounts{kind=\"unchanged\"} 1"))
+        #expect(metrics.contains("tessera_directory_sync_last_run_stopped 0"))
+        #expect(!metrics.contains("tessera_directory_sync_last_full_run_seconds 0\n"))
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
     }
 
     /// `tessera serve` syncs on its own schedule, counts it in /metrics, and logs a directory that is gone.
