@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TesseraEnrolment",
+            dependencies: ["TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TesseraHTTP",
             dependencies: ["COpenSSL", "CTesseraShims", "TesseraPlatform"],
             swiftSettings: swiftSettings
@@ -62,7 +67,7 @@ let package = Package(
             name: "TesseraServer",
             dependencies: [
                 "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraOAuth", "TesseraHTTP",
-                "TesseraDirectory", "TesseraPlatform",
+                "TesseraDirectory", "TesseraEnrolment", "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),

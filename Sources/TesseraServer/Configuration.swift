@@ -51,6 +51,12 @@ public struct TesseraConfiguration: Sendable {
         public var refreshTokenLifetime: Duration
     }
 
+    public struct Discovery: Sendable {
+        /// The enrolment URL devices are sent to.
+        public var baseURL: String
+        public var policy: DiscoveryPolicy
+    }
+
     public var server: Server
     public var oauth: OAuth
     public var sqlite: SQLite
@@ -63,6 +69,8 @@ public struct TesseraConfiguration: Sendable {
     /// Kerberos without LDAP (`kerberos` set, `ldap` nil): the managed domain of the accounts principals
     /// sign in to (`directory.kerberos.managed_domain`).
     public var kerberosAccountsDomain: String?
+    /// Account-driven enrolment's service discovery, when `enrolment.base_url` is set.
+    public var discovery: Discovery?
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
@@ -184,6 +192,7 @@ public struct TesseraConfiguration: Sendable {
         let kerberos = try Self.kerberos(values, ldapEnabled: ldap != nil, managedDomains: domains)
         self.kerberos = kerberos?.settings
         kerberosAccountsDomain = kerberos?.domain
+        discovery = try Self.discovery(values, managedDomains: domains)
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(
@@ -197,15 +206,50 @@ public struct TesseraConfiguration: Sendable {
 extension TesseraConfiguration {
     /// RFC 8414 §2: an https URL without query or fragment (http only on loopback, for development).
     static func issuer(_ text: String) throws -> String {
-        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil,
-            url.fragment == nil,
-            scheme == "https" || (scheme == "http" && HTTPServerConfiguration.isLoopback(host: host))
-        else {
+        guard isServiceURL(text) else {
             throw ConfigurationError(
                 key: "oauth.issuer",
                 "must be an https URL without query or fragment (http only on loopback), got '\(text)'")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// An https URL without query or fragment; http only to a loopback host.
+    static func isServiceURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme, let host = url.host, url.query == nil,
+            url.fragment == nil
+        else { return false }
+        return scheme == "https" || (scheme == "http" && HTTPServerConfiguration.isLoopback(host: host))
+    }
+
+    /// The discovery section; nil when `enrolment.base_url` is empty (then no rule may be given).
+    static func discovery(_ values: [String: ConfigValue], managedDomains: ManagedDomains) throws -> Discovery? {
+        var baseURL = ""
+        if case .string(let text) = values["enrolment.base_url"] { baseURL = text }
+        var lines: [String] = []
+        if case .strings(let list) = values["enrolment.discovery_rules"] { lines = list }
+        guard !baseURL.isEmpty else {
+            guard lines.isEmpty else {
+                throw ConfigurationError(
+                    key: "enrolment.discovery_rules", "needs enrolment.base_url, the URL the rules send devices to")
+            }
+            return nil
+        }
+        // Devices load the enrolment URL over https only.
+        guard isServiceURL(baseURL) else {
+            throw ConfigurationError(
+                key: "enrolment.base_url",
+                "must be an https URL without query or fragment (http only on loopback), got '\(baseURL)'")
+        }
+        var rules: [DiscoveryRule] = []
+        for line in lines {
+            do {
+                rules.append(try DiscoveryRule(parsing: line, managedDomains: managedDomains))
+            } catch let error as CoreError {
+                throw ConfigurationError(key: "enrolment.discovery_rules", error.message)
+            }
+        }
+        return Discovery(baseURL: baseURL, policy: DiscoveryPolicy(rules: rules))
     }
 }
 

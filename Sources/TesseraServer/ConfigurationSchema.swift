@@ -255,6 +255,16 @@ enum ConfigurationSchema {
                 "without LDAP: name@DEFAULT.REALM signs in to the kerberos account name@<this domain> (empty: the first managed domain)"
         ),
         ConfigKey(
+            path: "enrolment.base_url", kind: .string, defaultValue: .string(""),
+            summary:
+                "the enrolment URL discovery sends devices to (BaseURL); empty: no GET /.well-known/com.apple.remotemanagement"
+        ),
+        ConfigKey(
+            path: "enrolment.discovery_rules", kind: .strings, defaultValue: .strings([]),
+            summary:
+                "\"<managed domain> [model families] [role=<role>]: mdm-byod|mdm-adde\" lines; the first match answers, none refuses"
+        ),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

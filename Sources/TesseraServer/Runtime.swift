@@ -3,6 +3,7 @@ public import TesseraAccounts
 public import TesseraCore
 import TesseraCrypto
 public import TesseraDirectory
+public import TesseraEnrolment
 public import TesseraOAuth
 public import TesseraPlatform
 public import TesseraStore
@@ -22,6 +23,8 @@ public struct TesseraRuntime: Sendable {
     /// The LDAP directory, when `directory.ldap.enabled`.
     public let directory: LDAPDirectory?
     public let directorySync: DirectorySyncService
+    /// Account-driven enrolment's service discovery, when `enrolment.base_url` is set.
+    public let discovery: DiscoveryService?
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -103,6 +106,11 @@ public struct TesseraRuntime: Sendable {
                 sessionLifetime: oauth.sessionLifetime, negotiate: tickets),
             directory: directory,
             directorySync: DirectorySyncService(store: store, sha256Hex: sha256Hex),
+            discovery: configuration.discovery.map {
+                DiscoveryService(
+                    policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,
+                    store: store)
+            },
             logger: logger)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import TesseraAccounts
 import TesseraCore
+import TesseraEnrolment
 public import TesseraHTTP
 import TesseraOAuth
 import TesseraPlatform
@@ -205,6 +206,9 @@ enum Routes {
         .register(in: &router)
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
+        if let discovery = runtime.discovery {
+            EnrolmentEndpoints(discovery: discovery).register(in: &router)
+        }
         router.add("GET", "/metrics", name: "metrics") { _ in
             var directory = ""
             if runtime.directory != nil {

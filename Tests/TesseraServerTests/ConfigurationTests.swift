@@ -163,6 +163,28 @@ import Testing
             key: "directory.kerberos.keytab", containing: "not readable")
     }
 
+    @Test func enrolmentSection() throws {
+        #expect(try load("{}").discovery == nil)
+        let configured = try load(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "discovery_rules": ["appleid.example.com Mac: mdm-adde", "appleid.example.com: mdm-byod"]}}"#
+        )
+        let discovery = try #require(configured.discovery)
+        #expect(discovery.baseURL == "https://mdm.example.com/enrol")
+        #expect(
+            discovery.policy.rules.map(\.description) == [
+                "appleid.example.com Mac: mdm-adde", "appleid.example.com: mdm-byod",
+            ])
+        expectError(
+            #"{"enrolment": {"discovery_rules": ["appleid.example.com: mdm-byod"]}}"#, key: "enrolment.discovery_rules",
+            containing: "needs enrolment.base_url")
+        expectError(
+            #"{"enrolment": {"base_url": "http://mdm.example.com/enrol"}}"#, key: "enrolment.base_url",
+            containing: "https")
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "discovery_rules": ["example.org: mdm-byod"]}}"#,
+            key: "enrolment.discovery_rules", containing: "not one of the managed domains")
+    }
+
     @Test func acceptsCommentsAndTrailingCommas() throws {
         let configuration = try load(
             """
