@@ -119,6 +119,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "TesseraEnrolmentTests", dependencies: ["TesseraEnrolment", "TesseraCore", "TesseraStore"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "TesseraIntegrationTests",
             dependencies: [
                 "TesseraServer", "TesseraHTTP", "TesseraCore", "TesseraStore", "TesseraCrypto", "TesseraTestSupport",
