@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "TesseraEnrolment",
-            dependencies: ["TesseraCore", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -119,7 +119,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TesseraEnrolmentTests", dependencies: ["TesseraEnrolment", "TesseraCore", "TesseraStore"],
+            name: "TesseraEnrolmentTests",
+            dependencies: ["TesseraEnrolment", "TesseraCore", "TesseraCrypto", "TesseraStore"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TesseraIntegrationTests",
