@@ -45,6 +45,13 @@ public final class CMSVerifier: @unchecked Sendable {
         self.store = store
     }
 
+    /// A verifier without trust anchors: only `.signatureOnly` checks can succeed (account-driven
+    /// enrolment requests, signed by identities no configured CA vouches for).
+    public init() throws(CryptoError) {
+        guard let store = X509_STORE_new() else { throw .openSSL("X509_STORE_new") }
+        self.store = store
+    }
+
     deinit { X509_STORE_free(store) }
 
     public enum Check: Sendable {

@@ -83,6 +83,12 @@ public struct DeviceInformationReader: Sendable {
         return information
     }
 
+    /// The first POST of an account-driven Device Enrolment: signed by the device's identity (the
+    /// signature is checked, not the signer's chain); it may name the device.
+    public func enrolmentRequest(body: [UInt8]) throws(DeviceInformationError) -> DeviceInformation {
+        try read(body, check: .signatureOnly)
+    }
+
     private func read(_ message: [UInt8], check: CMSVerifier.Check) throws(DeviceInformationError)
         -> DeviceInformation
     {

@@ -20,7 +20,8 @@ public struct DiscoveryService: Sendable {
     let managedDomains: ManagedDomains
     let store: any Store
 
-    /// - Parameter baseURL: the enrolment URL devices are sent to (`BaseURL` of the answer).
+    /// - Parameter baseURL: Tessera's enrolment URL; the answer's `BaseURL` is `<baseURL>/byod` or
+    ///   `<baseURL>/adde`, so the enrolment endpoint knows which kind discovery offered.
     public init(policy: DiscoveryPolicy, baseURL: String, managedDomains: ManagedDomains, store: any Store) {
         self.policy = policy
         self.baseURL = baseURL
@@ -51,6 +52,16 @@ public struct DiscoveryService: Sendable {
         guard let enrolment = policy.enrolment(domain: domain, family: family, roles: roles) else {
             return .refused("no enrolment is offered for \(domain) to this device")
         }
-        return .enrol(enrolment, baseURL: baseURL)
+        return .enrol(enrolment, baseURL: baseURL + "/" + enrolment.urlPathComponent)
+    }
+}
+
+extension AccountDrivenEnrolment {
+    /// The last path component of this kind's enrolment URL, under `enrolment.base_url`.
+    public var urlPathComponent: String {
+        switch self {
+        case .user: "byod"
+        case .device: "adde"
+        }
     }
 }

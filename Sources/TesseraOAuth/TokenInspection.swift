@@ -121,6 +121,23 @@ public struct TokenInspection: Sendable {
         }
     }
 
+    /// Whom a bearer access token of ours (`Authorization: Bearer …`, RFC 6750) speaks for: it must be
+    /// genuine, unexpired and unrevoked, issued to `clientID`, and for an account that can still sign in.
+    /// Nil otherwise (the caller answers with its challenge).
+    public func bearerAccount(_ authorization: String?, clientID: String) async -> (
+        accountID: String, managedID: String
+    )? {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            return nil
+        }
+        let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let claims = await validAccessToken(token),
+            let issuedTo = claims.extra["client_id"]?.stringValue, issuedTo.utf8.elementsEqual(clientID.utf8),
+            let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject
+        else { return nil }
+        return (accountID, managedID)
+    }
+
     /// The claims of a genuine, unexpired, unrevoked access token of ours.
     func validAccessToken(_ token: String) async -> JWTClaims? {
         guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }

@@ -52,9 +52,15 @@ public struct TesseraConfiguration: Sendable {
     }
 
     public struct Discovery: Sendable {
-        /// The enrolment URL devices are sent to.
+        /// Tessera's enrolment URL: devices are sent to `<baseURL>/byod` and `<baseURL>/adde`.
         public var baseURL: String
         public var policy: DiscoveryPolicy
+        /// The client devices sign in as (`apple-oauth2`), and the scope they ask for.
+        public var clientID: String
+        public var scope: String
+        public var profileTemplate: String
+        public var signingCertificate: String
+        public var signingKey: String
     }
 
     public var server: Server
@@ -249,7 +255,30 @@ extension TesseraConfiguration {
                 throw ConfigurationError(key: "enrolment.discovery_rules", error.message)
             }
         }
-        return Discovery(baseURL: baseURL, policy: DiscoveryPolicy(rules: rules))
+        func required(_ key: String) throws -> String {
+            guard case .string(let value) = values["enrolment." + key], !value.isEmpty else {
+                throw ConfigurationError(key: "enrolment." + key, "must be set when enrolment.base_url is")
+            }
+            return value
+        }
+        var files: [String] = []
+        for key in ["profile_template", "profile_signing_certificate", "profile_signing_key"] {
+            let path = try required(key)
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw ConfigurationError(key: "enrolment." + key, "file \(path) does not exist or is not readable")
+            }
+            files.append(path)
+        }
+        let clientID = try required("oauth_client_id")
+        let scope = try required("oauth_scope")
+        guard (try? OAuthRules.scopes(scope)) != nil else {
+            throw ConfigurationError(key: "enrolment.oauth_scope", "'\(scope)' is not a valid OAuth scope")
+        }
+        return Discovery(
+            baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
+            policy: DiscoveryPolicy(rules: rules),
+            clientID: clientID, scope: scope, profileTemplate: files[0], signingCertificate: files[1],
+            signingKey: files[2])
     }
 }
 

@@ -257,13 +257,29 @@ enum ConfigurationSchema {
         ConfigKey(
             path: "enrolment.base_url", kind: .string, defaultValue: .string(""),
             summary:
-                "the enrolment URL discovery sends devices to (BaseURL); empty: no GET /.well-known/com.apple.remotemanagement"
+                "Tessera's enrolment URL: discovery sends devices to <base_url>/byod or /adde; empty: no enrolment endpoints"
         ),
         ConfigKey(
             path: "enrolment.discovery_rules", kind: .strings, defaultValue: .strings([]),
             summary:
                 "\"<managed domain> [model families] [role=<role>]: mdm-byod|mdm-adde\" lines; the first match answers, none refuses"
         ),
+        ConfigKey(
+            path: "enrolment.oauth_client_id", kind: .string, defaultValue: .string(""),
+            summary:
+                "the public client (--pkce apple-enrolment) devices sign in as, named in the apple-oauth2 challenge"),
+        ConfigKey(
+            path: "enrolment.oauth_scope", kind: .string, defaultValue: .string("enrolment"),
+            summary: "the scope the apple-oauth2 challenge asks for (the client must be allowed it)"),
+        ConfigKey(
+            path: "enrolment.profile_template", kind: .optionalPath, defaultValue: .null,
+            summary: "JSON5 template of the enrolment profile (see Config/enrolment-profile.json5)"),
+        ConfigKey(
+            path: "enrolment.profile_signing_certificate", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM certificate (then its chain) that signs enrolment profiles"),
+        ConfigKey(
+            path: "enrolment.profile_signing_key", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM private key of the profile signing certificate"),
         ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),

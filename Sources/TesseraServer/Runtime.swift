@@ -23,8 +23,9 @@ public struct TesseraRuntime: Sendable {
     /// The LDAP directory, when `directory.ldap.enabled`.
     public let directory: LDAPDirectory?
     public let directorySync: DirectorySyncService
-    /// Account-driven enrolment's service discovery, when `enrolment.base_url` is set.
+    /// Account-driven enrolment (discovery and the enrolment endpoint), when `enrolment.base_url` is set.
     public let discovery: DiscoveryService?
+    public let enrolment: EnrolmentService?
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -90,6 +91,7 @@ public struct TesseraRuntime: Sendable {
         let registry = ClientRegistry(store: store)
         let tokens = TokenService(
             store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
+        let inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -100,7 +102,7 @@ public struct TesseraRuntime: Sendable {
                 sha256Hex: sha256Hex, registry: registry),
             keys: keys,
             tokens: tokens,
-            inspection: TokenInspection(store: store, keys: keys, clients: registry, settings: settings),
+            inspection: inspection,
             authorization: AuthorizationService(
                 store: store, accounts: accounts, tokens: tokens, limiter: limiter,
                 sessionLifetime: oauth.sessionLifetime, negotiate: tickets),
@@ -111,11 +113,51 @@ public struct TesseraRuntime: Sendable {
                     policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,
                     store: store)
             },
+            enrolment: try configuration.discovery.map {
+                try Self.enrolment($0, oauth: oauth, domains: configuration.accountPolicy.managedDomains) {
+                    [inspection, clientID = $0.clientID] authorization in
+                    await inspection.bearerAccount(authorization, clientID: clientID)
+                }
+            },
             logger: logger)
     }
 }
 
 extension TesseraRuntime {
+    /// The enrolment endpoint's service: the profile template and signing identity read and checked.
+    static func enrolment(
+        _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, domains: ManagedDomains,
+        bearer: @escaping @Sendable (String?) async -> (accountID: String, managedID: String)?
+    ) throws -> EnrolmentService {
+        func read(_ path: String, _ key: String) throws -> String {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
+                throw ConfigurationError(key: "enrolment." + key, "cannot read \(path) as UTF-8 text")
+            }
+            return text
+        }
+        let template: ProfileTemplate
+        do {
+            template = try ProfileTemplate(json5: Array(try read(settings.profileTemplate, "profile_template").utf8))
+        } catch let error as ProfileError {
+            throw ConfigurationError(key: "enrolment.profile_template", "\(settings.profileTemplate): \(error.message)")
+        }
+        let signer: CMSSigner
+        do {
+            signer = try CMSSigner(
+                certificatePEM: try read(settings.signingCertificate, "profile_signing_certificate"),
+                keyPEM: try read(settings.signingKey, "profile_signing_key"))
+        } catch let error as CryptoError {
+            throw ConfigurationError(key: "enrolment.profile_signing_key", error.message)
+        }
+        return EnrolmentService(
+            challenge: EnrolmentService.OAuthChallenge(
+                authorizationURL: oauth.issuer + "/oauth2/authorize", tokenURL: oauth.issuer + "/oauth2/token",
+                clientID: settings.clientID, scope: settings.scope),
+            template: template, signer: signer, reader: DeviceInformationReader(verifier: try CMSVerifier()),
+            managedDomains: domains, bearer: bearer)
+    }
+
     /// One sync of the LDAP directory (see `DirectorySyncService`); only administrators (and the local
     /// operator) may run it.
     /// - Parameters:

@@ -206,8 +206,10 @@ enum Routes {
         .register(in: &router)
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
-        if let discovery = runtime.discovery {
-            EnrolmentEndpoints(discovery: discovery).register(in: &router)
+        if let discovery = runtime.discovery, let enrolment = runtime.enrolment,
+            let base = runtime.configuration.discovery.flatMap({ URL(string: $0.baseURL) })
+        {
+            EnrolmentEndpoints(discovery: discovery, enrolment: enrolment, basePath: base.path).register(in: &router)
         }
         router.add("GET", "/metrics", name: "metrics") { _ in
             var directory = ""

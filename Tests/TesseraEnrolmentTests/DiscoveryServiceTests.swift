@@ -36,10 +36,11 @@ import Testing
                     parsing: "appleid.example.com role=device-enrolment-manager: mdm-adde", managedDomains: domains),
                 try DiscoveryRule(parsing: "appleid.example.com iPhone iPad: mdm-byod", managedDomains: domains),
             ]), baseURL: "https://mdm.example.com/enrol", managedDomains: domains, store: store)
-        let url = "https://mdm.example.com/enrol"
+        // The enrolment URL names the kind discovery offered.
+        let url = "https://mdm.example.com/enrol/byod"
         #expect(
             try await service.discover(identifier: "DEM@appleid.example.com", modelFamily: "Mac")
-                == .enrol(.device, baseURL: url))
+                == .enrol(.device, baseURL: "https://mdm.example.com/enrol/adde"))
         #expect(
             try await service.discover(identifier: "gone@appleid.example.com", modelFamily: "iPhone")
                 == .enrol(.user, baseURL: url))

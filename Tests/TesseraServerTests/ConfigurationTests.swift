@@ -165,11 +165,17 @@ import Testing
 
     @Test func enrolmentSection() throws {
         #expect(try load("{}").discovery == nil)
+        let file = NSTemporaryDirectory() + "tessera-enrolment-\(UUID().uuidString)"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let files =
+            #""oauth_client_id": "device", "profile_template": "\#(file)", "profile_signing_certificate": "\#(file)", "profile_signing_key": "\#(file)""#
         let configured = try load(
-            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "discovery_rules": ["appleid.example.com Mac: mdm-adde", "appleid.example.com: mdm-byod"]}}"#
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol/", \#(files), "discovery_rules": ["appleid.example.com Mac: mdm-adde", "appleid.example.com: mdm-byod"]}}"#
         )
         let discovery = try #require(configured.discovery)
-        #expect(discovery.baseURL == "https://mdm.example.com/enrol")
+        #expect(discovery.baseURL == "https://mdm.example.com/enrol" && discovery.clientID == "device")
+        #expect(discovery.scope == "enrolment" && discovery.profileTemplate == file)
         #expect(
             discovery.policy.rules.map(\.description) == [
                 "appleid.example.com Mac: mdm-adde", "appleid.example.com: mdm-byod",
@@ -178,11 +184,23 @@ import Testing
             #"{"enrolment": {"discovery_rules": ["appleid.example.com: mdm-byod"]}}"#, key: "enrolment.discovery_rules",
             containing: "needs enrolment.base_url")
         expectError(
-            #"{"enrolment": {"base_url": "http://mdm.example.com/enrol"}}"#, key: "enrolment.base_url",
+            #"{"enrolment": {"base_url": "http://mdm.example.com/enrol", \#(files)}}"#, key: "enrolment.base_url",
             containing: "https")
         expectError(
-            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "discovery_rules": ["example.org: mdm-byod"]}}"#,
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(files), "discovery_rules": ["example.org: mdm-byod"]}}"#,
             key: "enrolment.discovery_rules", containing: "not one of the managed domains")
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol"}}"#, key: "enrolment.profile_template",
+            containing: "must be set")
+        let noClient = files.replacingOccurrences(of: #""device""#, with: #""""#)
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(noClient)}}"#,
+            key: "enrolment.oauth_client_id", containing: "must be set")
+        let noKey = files.replacingOccurrences(
+            of: #""profile_signing_key": "\#(file)""#, with: #""profile_signing_key": "/nonexistent""#)
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(noKey)}}"#,
+            key: "enrolment.profile_signing_key", containing: "not readable")
     }
 
     @Test func acceptsCommentsAndTrailingCommas() throws {

@@ -1,0 +1,86 @@
+public import TesseraCore
+public import TesseraCrypto
+
+/// The enrolment endpoint of account-driven enrolment (PROTOCOLS.md §1.2 and §1.5): the device POSTs
+/// its signed request; without a valid bearer token it is sent to sign in (`401` and the challenge),
+/// with one it receives its enrolment profile, CMS-signed.
+///
+/// The enrolment kind comes from the URL the device was given by discovery (`<base>/byod` or
+/// `<base>/adde`), so the profile's `EnrollmentMode` is always the one discovery offered.
+public struct EnrolmentService: Sendable {
+    /// The `apple-oauth2` challenge (PROTOCOLS.md §1.4): the device signs in through Tessera's own
+    /// authorization and token endpoints as the registered enrolment client (public, no PKCE).
+    public struct OAuthChallenge: Sendable, Equatable {
+        public var authorizationURL: String
+        public var tokenURL: String
+        public var clientID: String
+        public var scope: String
+
+        public init(authorizationURL: String, tokenURL: String, clientID: String, scope: String) {
+            self.authorizationURL = authorizationURL
+            self.tokenURL = tokenURL
+            self.clientID = clientID
+            self.scope = scope
+        }
+
+        /// The callback the device listens on (its web-authentication session).
+        public static let redirectURL = "apple-remotemanagement-user-login:/oauth2/redirection"
+
+        /// `WWW-Authenticate` with all five parameters, comma-separated as in Apple's examples.
+        public var header: String {
+            "Bearer method=\"apple-oauth2\", authorization-url=\"\(authorizationURL)\", token-url=\"\(tokenURL)\", "
+                + "redirect-url=\"\(Self.redirectURL)\", client-id=\"\(clientID)\", scope=\"\(scope)\""
+        }
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// `200 application/x-apple-aspen-config`.
+        case profile([UInt8])
+        /// `401` with this `WWW-Authenticate`.
+        case signIn(challenge: String)
+        /// `400`: the request is not what a device sends (or a User Enrolment request names the device).
+        case badRequest(String)
+    }
+
+    let challenge: OAuthChallenge
+    let template: ProfileTemplate
+    let signer: CMSSigner
+    let reader: DeviceInformationReader
+    let managedDomains: ManagedDomains
+    /// The account a bearer token (the `Authorization` header) speaks for, if it is valid for
+    /// `challenge.clientID`: (account id, managed ID).
+    let bearer: @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
+
+    public init(
+        challenge: OAuthChallenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
+        managedDomains: ManagedDomains,
+        bearer: @escaping @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
+    ) {
+        self.challenge = challenge
+        self.template = template
+        self.signer = signer
+        self.reader = reader
+        self.managedDomains = managedDomains
+        self.bearer = bearer
+    }
+
+    /// One POST to the enrolment URL of `kind`. The body is read whatever its Content-Type (devices
+    /// differ); it must be CMS-signed device information, and for User Enrolment must not name the
+    /// device (UDID, SERIAL).
+    public func enrol(_ kind: AccountDrivenEnrolment, body: [UInt8], authorization: String?) async throws -> Outcome {
+        do {
+            switch kind {
+            case .user: _ = try reader.userEnrolmentRequest(body: body)
+            case .device: _ = try reader.enrolmentRequest(body: body)
+            }
+        } catch {
+            return .badRequest(error.message)
+        }
+        guard let (_, managedText) = await bearer(authorization),
+            let managedID = try? ManagedAccountID(managedText, managedDomains: managedDomains)
+        else {
+            return .signIn(challenge: challenge.header)
+        }
+        return .profile(try template.signedProfile(for: managedID, enrolment: kind, signer: signer))
+    }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import Testing
+
+/// Account-driven enrolment through `tessera serve`, as a device plays it (PROTOCOLS.md §1): discovery,
+/// the first POST and its `apple-oauth2` challenge, sign-in at the authorization endpoint, the code
+/// exchanged at the token endpoint, and the bearer POST that returns the signed enrolment profile.
+@Suite struct EnrolmentEndpointTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// A scratch configuration with enrolment on: the shipped profile template, a signing certificate
+    /// made here, device fixtures from Fixtures/enrolment, and the enrolment client registered.
+    func enrolmentSetUp() async throws -> (scratch: Scratch, clientID: String) {
+        let scratch = try Scratch(
+            """
+            "accounts": { "managed_domains": ["appleid.example.com", "partner.example.com"] },
+            "enrolment": {
+              "base_url": "https://mdm.example.com/enrol",
+              "discovery_rules": [
+                "appleid.example.com role=device-enrolment-manager: mdm-adde",
+                "appleid.example.com Mac: mdm-adde",
+                "appleid.example.com: mdm-byod"
+              ],
+              "oauth_client_id": "@CLIENT@",
+              "profile_template": "\(Self.repository)/Config/enrolment-profile.json5",
+              "profile_signing_certificate": "@DIR@/signer.pem",
+              "profile_signing_key": "@DIR@/signer.key"
+            }
+            """)
+        let made = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                scratch.path + "/signer.key", "-out", scratch.path + "/signer.pem", "-days", "1", "-subj",
+                "/CN=Tessera Test Profile Signer",
+            ])
+        #expect(made.status == 0, "\(made.err)")
+        let fixtures = try await runCommand(
+            "/bin/bash", [Self.repository + "/Fixtures/enrolment/make-device-info.sh", scratch.path + "/device"])
+        #expect(fixtures.status == 0, "\(fixtures.err)")
+        // The client is registered while the configuration names a stand-in id (clients create reads it).
+        var text = try String(contentsOfFile: scratch.config, encoding: .utf8).replacingOccurrences(
+            of: "@DIR@", with: scratch.path)
+        try scratch.write("tessera.json", text.replacingOccurrences(of: "@CLIENT@", with: "not-yet-registered"))
+        let created = try await runCommand(
+            tesseraBinary,
+            [
+                "clients", "create", "--config", scratch.config, "--name", "enrolling-device", "--public", "--grant",
+                "authorization_code", "--grant", "refresh_token", "--redirect-uri",
+                "apple-remotemanagement-user-login:/oauth2/redirection", "--pkce", "apple-enrolment", "--scope",
+                "enrolment", "--json",
+            ])
+        #expect(created.status == 0, "\(created.err)")
+        let client = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        let clientID = try #require(client["client_id"] as? String)
+        text = text.replacingOccurrences(of: "@CLIENT@", with: clientID)
+        try scratch.write("tessera.json", text)
+        return (scratch, clientID)
+    }
+
+    /// curl with a cookie jar; status, headers (lower-cased names) and body.
+    func request(_ arguments: [String], jar: String) async throws -> (
+        status: Int, headers: [String: String], body: Data
+    ) {
+        let bodyFile = jar + ".body"
+        let result = try await runCommand(
+            "/usr/bin/curl", ["-sS", "--max-time", "10", "-b", jar, "-c", jar, "-D", "-", "-o", bodyFile] + arguments)
+        #expect(result.status == 0, "\(result.err)")
+        var headers: [String: String] = [:]
+        let lines = result.out.components(separatedBy: "\r\n")
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
+        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, headers, (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data())
+    }
+
+    @Test func discoveryOffersTheEnrolmentTheRulesSay() async throws {
+        let (scratch, _) = try await enrolmentSetUp()
+        let created = try await runCommand(
+            tesseraBinary,
+            [
+                "accounts", "create", "--config", scratch.config, "--managed-id", "dem@appleid.example.com",
+                "--given-name", "Dee", "--family-name", "Em", "--role", "device-enrolment-manager",
+            ])
+        #expect(created.status == 0, "\(created.err)")
+        let server = try await ServeProcess(config: scratch.config)
+        let jar = scratch.path + "/jar"
+        func discover(_ query: String) async throws -> (status: Int, body: [String: Any], headers: [String: String]) {
+            let answer = try await request(
+                ["http://127.0.0.1:\(server.port)/.well-known/com.apple.remotemanagement?\(query)"], jar: jar)
+            return (
+                answer.status, (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:],
+                answer.headers
+            )
+        }
+        func baseURL(_ body: [String: Any]) -> String? {
+            ((body["Servers"] as? [[String: Any]])?.first)?["BaseURL"] as? String
+        }
+        func version(_ body: [String: Any]) -> String? {
+            ((body["Servers"] as? [[String: Any]])?.first)?["Version"] as? String
+        }
+
+        let phone = try await discover("user-identifier=jane%40appleid.example.com&model-family=iPhone")
+        #expect(phone.status == 200 && version(phone.body) == "mdm-byod")
+        #expect(baseURL(phone.body) == "https://mdm.example.com/enrol/byod")
+        #expect(phone.headers["content-type"] == "application/json" && phone.headers["cache-control"] == "no-store")
+        let mac = try await discover("user-identifier=jane@AppleID.example.com&model-family=Mac")
+        #expect(version(mac.body) == "mdm-adde" && baseURL(mac.body) == "https://mdm.example.com/enrol/adde")
+        // The role rule: an active account with the role; anyone else falls through to the domain.
+        #expect(
+            version(try await discover("user-identifier=dem@appleid.example.com&model-family=iPhone").body)
+                == "mdm-adde")
+        // Split at the last @: the domain is appleid.example.com.
+        #expect(version(try await discover("user-identifier=jane%40partner%40appleid.example.com").body) == "mdm-byod")
+
+        // Refusals the device understands: 403 com.apple.well-known.failed.
+        for query in [
+            "user-identifier=jane@example.org&model-family=iPhone",  // not a managed domain
+            "user-identifier=jane@partner.example.com&model-family=iPhone",  // managed, but no rule
+            "user-identifier=jane&model-family=iPhone",
+        ] {
+            let refused = try await discover(query)
+            #expect(refused.status == 403, "\(query)")
+            #expect(refused.body["code"] as? String == "com.apple.well-known.failed")
+            #expect((refused.body["description"] as? String)?.isEmpty == false && refused.body["message"] != nil)
+        }
+        for query in [
+            "model-family=iPhone", "user-identifier=a@appleid.example.com&user-identifier=b@appleid.example.com",
+        ] {
+            #expect(try await discover(query).status == 400, "\(query)")
+        }
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    @Test func aUserEnrolmentSignsInWithOAuthAndReceivesItsSignedProfile() async throws {
+        let (scratch, clientID) = try await enrolmentSetUp()
+        let account = try await runCommand(
+            tesseraBinary,
+            [
+                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
+                "--given-name", "Jane", "--family-name", "Doe", "--json",
+            ])
+        let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
+        let temporary = try #require(issued["temporary_password"] as? String)
+        let server = try await ServeProcess(config: scratch.config)
+        let origin = "http://127.0.0.1:\(server.port)"
+        let jar = scratch.path + "/jar"
+        let userRequest = scratch.path + "/device/user.p7"
+
+        // 1. The first POST: the signed request, any Content-Type, no token → 401 and the challenge.
+        let first = try await request(
+            [
+                "-H", "Content-Type: application/pkcs7-signature", "--data-binary", "@" + userRequest,
+                origin + "/enrol/byod",
+            ],
+            jar: jar)
+        #expect(first.status == 401)
+        let challenge = try #require(first.headers["www-authenticate"])
+        // The URLs are the issuer's (oauth.issuer, the default http://127.0.0.1:8080 here), not the address asked.
+        let issuer = "http://127.0.0.1:8080"
+        #expect(
+            challenge
+                == "Bearer method=\"apple-oauth2\", authorization-url=\"\(issuer)/oauth2/authorize\", token-url=\"\(issuer)/oauth2/token\", "
+                + "redirect-url=\"apple-remotemanagement-user-login:/oauth2/redirection\", client-id=\"\(clientID)\", scope=\"enrolment\""
+        )
+
+        // 2. The device's web session: the sign-in page, prefilled from login_hint; no PKCE.
+        let state = UUID().uuidString
+        let parameters = [
+            "response_type=code", "client_id=\(clientID)",
+            "redirect_uri=apple-remotemanagement-user-login%3A%2Foauth2%2Fredirection", "state=\(state)",
+            "login_hint=jane%40appleid.example.com", "scope=enrolment",
+        ]
+        let page = try await request([origin + "/oauth2/authorize?" + parameters.joined(separator: "&")], jar: jar)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
+        let csrf = try #require(
+            try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
+                $0.contains("tessera_csrf")
+            }?
+            .split(separator: "\t").last.map(String.init))
+        func form(_ fields: [String]) -> [String] {
+            (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
+        }
+        // A temporary password is changed on the page first.
+        let change = try await request(
+            form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
+        #expect(change.status == 200 && String(decoding: change.body, as: UTF8.self).contains("new_password"))
+        let signedIn = try await request(
+            form([
+                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
+                "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
+            ]), jar: jar)
+        #expect(signedIn.status == 303)
+        let location = try #require(signedIn.headers["location"])
+        #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
+        let query = try #require(URLComponents(string: location)?.queryItems)
+        #expect(query.first { $0.name == "state" }?.value == state)
+        let code = try #require(query.first { $0.name == "code" }?.value)
+
+        // 3. The code for tokens at the token endpoint (a public client: no secret, no PKCE).
+        let tokens = try await request(
+            [
+                "--data", "grant_type=authorization_code", "--data-urlencode", "code=\(code)", "--data-urlencode",
+                "redirect_uri=apple-remotemanagement-user-login:/oauth2/redirection", "--data", "client_id=\(clientID)",
+                origin + "/oauth2/token",
+            ], jar: jar)
+        #expect(tokens.status == 200)
+        let answer = try #require(try JSONSerialization.jsonObject(with: tokens.body) as? [String: Any])
+        let accessToken = try #require(answer["access_token"] as? String)
+        #expect(answer["refresh_token"] is String && answer["token_type"] as? String == "Bearer")
+
+        // 4. The bearer POST: the signed profile.
+        let enrolled = try await request(
+            [
+                "-H", "Authorization: Bearer \(accessToken)", "-H", "Content-Type: application/pkcs7-signature",
+                "--data-binary", "@" + userRequest, origin + "/enrol/byod",
+            ], jar: jar)
+        #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
+        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/profile.der"))
+        let verified = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/profile.der", "-CAfile",
+                scratch.path + "/signer.pem", "-purpose", "any", "-out", scratch.path + "/profile.plist",
+            ])
+        #expect(verified.status == 0, "\(verified.err)")
+        let profile = try #require(
+            try PropertyListSerialization.propertyList(
+                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/profile.plist")), format: nil)
+                as? [String: Any])
+        let mdm = try #require(
+            (profile["PayloadContent"] as? [[String: Any]])?.first { $0["PayloadType"] as? String == "com.apple.mdm" })
+        #expect(
+            mdm["EnrollmentMode"] as? String == "BYOD"
+                && mdm["AssignedManagedAppleID"] as? String == "jane@appleid.example.com")
+        #expect(mdm["AccessRights"] == nil)
+
+        // A User Enrolment request that names the device is refused; a token that is not ours is challenged.
+        let named = try await request(
+            [
+                "-H", "Authorization: Bearer \(accessToken)", "--data-binary",
+                "@" + scratch.path + "/device/user-with-udid.p7",
+                origin + "/enrol/byod",
+            ], jar: jar)
+        #expect(named.status == 400)
+        let forged = try await request(
+            ["-H", "Authorization: Bearer not.a.token", "--data-binary", "@" + userRequest, origin + "/enrol/byod"],
+            jar: jar)
+        #expect(forged.status == 401 && forged.headers["www-authenticate"] == challenge)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+}
