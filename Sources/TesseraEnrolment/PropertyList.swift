@@ -1,3 +1,5 @@
+import TesseraPlatform
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
@@ -67,24 +69,8 @@ public indirect enum PropertyList: Sendable, Equatable {
         out.append(contentsOf: "</\(name)>".utf8)
     }
 
-    /// Text as XML character data: `&`, `<` and `>` escaped. Characters XML 1.0 cannot carry at all
-    /// (controls other than tab, newline and carriage return) are left out.
-    static func escaped(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Text as XML character data (see `MarkupText.escaped`).
+    static func escaped(_ text: String) -> String { MarkupText.escaped(text) }
 
     private static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TesseraCrypto
+import TesseraPlatform
 
 /// The sign-in page of the authorization endpoint: server-rendered HTML and CSS, no script, no external
 /// assets, labelled fields, and every value HTML-escaped.
@@ -101,21 +102,5 @@ enum LoginPage {
     }
 
     /// HTML escaping for text and attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                if character.value < 0x20 && character != "\n" && character != "\t" { continue }
-                out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { MarkupText.escaped(text) }
 }

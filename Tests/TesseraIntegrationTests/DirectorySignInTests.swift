@@ -249,19 +249,11 @@ import Testing
     @Test func withoutLDAPTheKDCSignsInToKerberosAccounts() async throws {
         let kdc = try await TestKDC.start(people: ["jane": "jane-kerberos-1", "ghost": "ghost-kerberos-2"])
         defer { kdc.stop() }
-        let scratch = try Scratch()
-        try scratch.write(
-            "tessera.json",
+        let scratch = try Scratch(
             """
-            {
-              "server": { "port": 0, "shutdown_grace_seconds": 5 },
-              "store": { "sqlite": { "path": "\(scratch.path)/var/tessera.sqlite3" } },
-              "passwords": { "scrypt_log_n": 10 },
-              "oauth": { "key_encryption_key_file": "\(scratch.path)/var/kek" },
-              "directory": { "kerberos": { "enabled": true, "config_file": "\(kdc.configFile)",
-                "default_realm": "\(TestKDC.realm)", "keytab": "\(kdc.keytab)",
-                "service_principal": "\(TestKDC.servicePrincipal)" } }
-            }
+            "directory": { "kerberos": { "enabled": true, "config_file": "\(kdc.configFile)",
+              "default_realm": "\(TestKDC.realm)", "keytab": "\(kdc.keytab)",
+              "service_principal": "\(TestKDC.servicePrincipal)" } }
             """)
         let account = try await runCommand(
             tesseraBinary,
