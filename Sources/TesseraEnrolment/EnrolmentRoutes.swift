@@ -8,14 +8,52 @@ public struct EnrolmentEndpoints: Sendable {
     let enrolment: EnrolmentService
     /// The path of `enrolment.base_url` (empty for the root).
     let basePath: String
+    /// The `apple-as-web` sign-in, when that is the challenge.
+    let webLogin: WebLogin?
 
-    public init(discovery: DiscoveryService, enrolment: EnrolmentService, basePath: String) {
+    /// Where `WebLogin` is served, under the issuer.
+    public static let loginPath = "/enrolment/login"
+    public static let completionPath = "/enrolment/login/complete"
+    static let stateCookie = "tessera_enrolment_state"
+
+    public init(discovery: DiscoveryService, enrolment: EnrolmentService, basePath: String, webLogin: WebLogin?) {
         self.discovery = discovery
         self.enrolment = enrolment
         self.basePath = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
+        self.webLogin = webLogin
     }
 
     public func register(in router: inout Router) {
+        if let webLogin {
+            router.add("GET", Self.loginPath, name: "enrolment_login") { request in
+                let identifier = request.queryItems.first { $0.name == "user-identifier" }?.value
+                let (state, location) = webLogin.start(userIdentifier: identifier)
+                var response = HTTPResponse(status: 302)
+                response.headers.set("Location", location)
+                response.headers.add(
+                    "Set-Cookie", HTTPCookies.setCookie(Self.stateCookie, state, path: Self.loginPath, maxAge: 900))
+                return Self.noStore(response)
+            }
+            router.add("GET", Self.completionPath, name: "enrolment_login") { request in
+                func item(_ name: String) -> String? { request.queryItems.first { $0.name == name }?.value }
+                let completion = await webLogin.complete(
+                    code: item("code"), state: item("state"), error: item("error"),
+                    expectedState: HTTPCookies.value(Self.stateCookie, in: request.headers),
+                    remoteAddress: request.remoteAddress)
+                var response: HTTPResponse
+                switch completion {
+                case .enrolled(let location):
+                    response = HTTPResponse(status: 308)
+                    response.headers.set("Location", location)
+                case .failed(let message):
+                    response = Self.page(400, message)
+                }
+                // The state is spent either way.
+                response.headers.add(
+                    "Set-Cookie", HTTPCookies.setCookie(Self.stateCookie, "", path: Self.loginPath, maxAge: 0))
+                return Self.noStore(response)
+            }
+        }
         for kind in AccountDrivenEnrolment.allCases {
             router.add("POST", basePath + "/" + kind.urlPathComponent, name: "enrolment") { [enrolment] request in
                 let outcome: EnrolmentService.Outcome
@@ -86,6 +124,22 @@ public struct EnrolmentEndpoints: Sendable {
         json.key("message"); json.string("This account cannot be enrolled with this organisation's device management.")
         json.endObject()
         return noStore(.json(status, json.bytes))
+    }
+
+    /// A plain page for the person in the device's web session.
+    static func page(_ status: Int, _ message: String) -> HTTPResponse {
+        let html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+            <title>Enrolment · Tessera</title></head>
+            <body><main><h1>Enrolment</h1><p>\(MarkupText.escaped(message))</p></main></body></html>
+
+            """
+        var response = HTTPResponse(status: status, body: Array(html.utf8))
+        response.headers.set("Content-Type", "text/html; charset=utf-8")
+        response.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.set("X-Content-Type-Options", "nosniff")
+        return response
     }
 
     static func error(_ code: String, _ description: String) -> [UInt8] {

@@ -42,17 +42,31 @@ public struct EnrolmentService: Sendable {
         case badRequest(String)
     }
 
-    let challenge: OAuthChallenge
+    /// How a device without a valid token is sent to sign in (PROTOCOLS.md §1.2).
+    public enum Challenge: Sendable, Equatable {
+        case oauth2(OAuthChallenge)
+        /// `apple-as-web`: the device opens `loginURL?user-identifier=…` (see `WebLogin`).
+        case web(loginURL: String)
+
+        public var header: String {
+            switch self {
+            case .oauth2(let challenge): challenge.header
+            case .web(let loginURL): "Bearer method=\"apple-as-web\", url=\"\(loginURL)\""
+            }
+        }
+    }
+
+    let challenge: Challenge
     let template: ProfileTemplate
     let signer: CMSSigner
     let reader: DeviceInformationReader
     let managedDomains: ManagedDomains
-    /// The account a bearer token (the `Authorization` header) speaks for, if it is valid for
-    /// `challenge.clientID`: (account id, managed ID).
+    /// The account a bearer token (the `Authorization` header) speaks for, if it is a valid token of
+    /// the enrolment client: (account id, managed ID).
     let bearer: @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
 
     public init(
-        challenge: OAuthChallenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
+        challenge: Challenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
         managedDomains: ManagedDomains,
         bearer: @escaping @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
     ) {

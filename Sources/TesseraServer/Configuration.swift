@@ -55,7 +55,9 @@ public struct TesseraConfiguration: Sendable {
         /// Tessera's enrolment URL: devices are sent to `<baseURL>/byod` and `<baseURL>/adde`.
         public var baseURL: String
         public var policy: DiscoveryPolicy
-        /// The client devices sign in as (`apple-oauth2`), and the scope they ask for.
+        /// `apple-oauth2` or `apple-as-web`.
+        public var challenge: String
+        /// The client devices sign in as, and the scope they ask for.
         public var clientID: String
         public var scope: String
         public var profileTemplate: String
@@ -269,6 +271,11 @@ extension TesseraConfiguration {
             }
             files.append(path)
         }
+        let challenge = try required("challenge")
+        guard ["apple-oauth2", "apple-as-web"].contains(challenge) else {
+            throw ConfigurationError(
+                key: "enrolment.challenge", "unknown challenge '\(challenge)'; expected apple-oauth2 or apple-as-web")
+        }
         let clientID = try required("oauth_client_id")
         let scope = try required("oauth_scope")
         guard (try? OAuthRules.scopes(scope)) != nil else {
@@ -277,7 +284,8 @@ extension TesseraConfiguration {
         return Discovery(
             baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
             policy: DiscoveryPolicy(rules: rules),
-            clientID: clientID, scope: scope, profileTemplate: files[0], signingCertificate: files[1],
+            challenge: challenge, clientID: clientID, scope: scope, profileTemplate: files[0],
+            signingCertificate: files[1],
             signingKey: files[2])
     }
 }

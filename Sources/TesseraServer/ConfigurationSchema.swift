@@ -265,6 +265,9 @@ enum ConfigurationSchema {
                 "\"<managed domain> [model families] [role=<role>]: mdm-byod|mdm-adde\" lines; the first match answers, none refuses"
         ),
         ConfigKey(
+            path: "enrolment.challenge", kind: .string, defaultValue: .string("apple-oauth2"),
+            summary: "how devices sign in: apple-oauth2 (the device runs OAuth) or apple-as-web (a web page)"),
+        ConfigKey(
             path: "enrolment.oauth_client_id", kind: .string, defaultValue: .string(""),
             summary:
                 "the public client (--pkce apple-enrolment) devices sign in as, named in the apple-oauth2 challenge"),

@@ -26,6 +26,8 @@ public struct TesseraRuntime: Sendable {
     /// Account-driven enrolment (discovery and the enrolment endpoint), when `enrolment.base_url` is set.
     public let discovery: DiscoveryService?
     public let enrolment: EnrolmentService?
+    /// The `apple-as-web` sign-in, when `enrolment.challenge` is `apple-as-web`.
+    public let webLogin: WebLogin?
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -119,6 +121,20 @@ public struct TesseraRuntime: Sendable {
                     await inspection.bearerAccount(authorization, clientID: clientID)
                 }
             },
+            webLogin: configuration.discovery.flatMap { settings in
+                guard settings.challenge == "apple-as-web" else { return nil }
+                let completion = oauth.issuer + EnrolmentEndpoints.completionPath
+                return WebLogin(
+                    authorizationURL: oauth.issuer + "/oauth2/authorize", completionURL: completion,
+                    clientID: settings.clientID, scope: settings.scope
+                ) { [tokens] code, remoteAddress in
+                    let items = [
+                        ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", completion),
+                        ("client_id", settings.clientID),
+                    ]
+                    return try? await tokens.token(items, authorization: nil, remoteAddress: remoteAddress).accessToken
+                }
+            },
             logger: logger)
     }
 }
@@ -150,10 +166,15 @@ extension TesseraRuntime {
         } catch let error as CryptoError {
             throw ConfigurationError(key: "enrolment.profile_signing_key", error.message)
         }
+        let challenge: EnrolmentService.Challenge =
+            settings.challenge == "apple-as-web"
+            ? .web(loginURL: oauth.issuer + EnrolmentEndpoints.loginPath)
+            : .oauth2(
+                EnrolmentService.OAuthChallenge(
+                    authorizationURL: oauth.issuer + "/oauth2/authorize", tokenURL: oauth.issuer + "/oauth2/token",
+                    clientID: settings.clientID, scope: settings.scope))
         return EnrolmentService(
-            challenge: EnrolmentService.OAuthChallenge(
-                authorizationURL: oauth.issuer + "/oauth2/authorize", tokenURL: oauth.issuer + "/oauth2/token",
-                clientID: settings.clientID, scope: settings.scope),
+            challenge: challenge,
             template: template, signer: signer, reader: DeviceInformationReader(verifier: try CMSVerifier()),
             managedDomains: domains, bearer: bearer)
     }

@@ -209,7 +209,10 @@ enum Routes {
         if let discovery = runtime.discovery, let enrolment = runtime.enrolment,
             let base = runtime.configuration.discovery.flatMap({ URL(string: $0.baseURL) })
         {
-            EnrolmentEndpoints(discovery: discovery, enrolment: enrolment, basePath: base.path).register(in: &router)
+            EnrolmentEndpoints(
+                discovery: discovery, enrolment: enrolment, basePath: base.path, webLogin: runtime.webLogin
+            )
+            .register(in: &router)
         }
         router.add("GET", "/metrics", name: "metrics") { _ in
             var directory = ""

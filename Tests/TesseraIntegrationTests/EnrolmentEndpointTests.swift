@@ -10,7 +10,7 @@ import Testing
 
     /// A scratch configuration with enrolment on: the shipped profile template, a signing certificate
     /// made here, device fixtures from Fixtures/enrolment, and the enrolment client registered.
-    func enrolmentSetUp() async throws -> (scratch: Scratch, clientID: String) {
+    func enrolmentSetUp(challenge: String = "apple-oauth2") async throws -> (scratch: Scratch, clientID: String) {
         let scratch = try Scratch(
             """
             "accounts": { "managed_domains": ["appleid.example.com", "partner.example.com"] },
@@ -21,6 +21,7 @@ import Testing
                 "appleid.example.com Mac: mdm-adde",
                 "appleid.example.com: mdm-byod"
               ],
+              "challenge": "\(challenge)",
               "oauth_client_id": "@CLIENT@",
               "profile_template": "\(Self.repository)/Config/enrolment-profile.json5",
               "profile_signing_certificate": "@DIR@/signer.pem",
@@ -47,7 +48,8 @@ import Testing
             [
                 "clients", "create", "--config", scratch.config, "--name", "enrolling-device", "--public", "--grant",
                 "authorization_code", "--grant", "refresh_token", "--redirect-uri",
-                "apple-remotemanagement-user-login:/oauth2/redirection", "--pkce", "apple-enrolment", "--scope",
+                "apple-remotemanagement-user-login:/oauth2/redirection", "--redirect-uri",
+                "http://127.0.0.1:8080/enrolment/login/complete", "--pkce", "apple-enrolment", "--scope",
                 "enrolment", "--json",
             ])
         #expect(created.status == 0, "\(created.err)")
@@ -251,6 +253,82 @@ import Testing
             ["-H", "Authorization: Bearer not.a.token", "--data-binary", "@" + userRequest, origin + "/enrol/byod"],
             jar: jar)
         #expect(forged.status == 401 && forged.headers["www-authenticate"] == challenge)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// `apple-as-web`: the device opens the login URL; Tessera's sign-in page (through the authorization
+    /// endpoint) signs the person in, and the answer is `308` to the device's callback with the token.
+    @Test func aWebSignInEndsWithA308CarryingTheToken() async throws {
+        let (scratch, _) = try await enrolmentSetUp(challenge: "apple-as-web")
+        let account = try await runCommand(
+            tesseraBinary,
+            [
+                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
+                "--given-name", "Jane", "--family-name", "Doe", "--json",
+            ])
+        let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
+        let temporary = try #require(issued["temporary_password"] as? String)
+        let server = try await ServeProcess(config: scratch.config)
+        let origin = "http://127.0.0.1:\(server.port)"
+        // The issuer (oauth.issuer) is http://127.0.0.1:8080 here; the server listens elsewhere.
+        func local(_ url: String) -> String { url.replacingOccurrences(of: "http://127.0.0.1:8080", with: origin) }
+        let jar = scratch.path + "/jar"
+        let userRequest = scratch.path + "/device/user.p7"
+
+        let first = try await request(["--data-binary", "@" + userRequest, origin + "/enrol/byod"], jar: jar)
+        #expect(first.status == 401)
+        #expect(
+            first.headers["www-authenticate"]
+                == "Bearer method=\"apple-as-web\", url=\"http://127.0.0.1:8080/enrolment/login\"")
+
+        // The login URL sends the web session to the sign-in page, prefilled.
+        let login = try await request(
+            [origin + "/enrolment/login?user-identifier=jane%40appleid.example.com"], jar: jar)
+        #expect(login.status == 302)
+        let authorize = local(try #require(login.headers["location"]))
+        let page = try await request([authorize], jar: jar)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
+        let csrf = try #require(
+            try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
+                $0.contains("tessera_csrf")
+            }?
+            .split(separator: "\t").last.map(String.init))
+        let parameters = try #require(URLComponents(string: authorize)?.percentEncodedQuery).split(separator: "&").map(
+            String.init)
+        func form(_ fields: [String]) -> [String] {
+            (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
+        }
+        _ = try await request(form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
+        let signedIn = try await request(
+            form([
+                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
+                "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
+            ]), jar: jar)
+        #expect(signedIn.status == 303)
+        let completion = local(try #require(signedIn.headers["location"]))
+        #expect(completion.hasPrefix(origin + "/enrolment/login/complete?code="))
+
+        // The completion: 308 to the device's callback with the access token.
+        let done = try await request([completion], jar: jar)
+        #expect(done.status == 308)
+        let results = try #require(done.headers["location"])
+        #expect(results.hasPrefix("apple-remotemanagement-user-login://authentication-results?access-token="))
+        let token = try #require(URLComponents(string: results)?.queryItems?.first { $0.name == "access-token" }?.value)
+        // The same state cannot complete twice (its cookie is spent), nor a code be used twice.
+        #expect(try await request([completion], jar: jar).status == 400)
+
+        let enrolled = try await request(
+            ["-H", "Authorization: Bearer \(token)", "--data-binary", "@" + userRequest, origin + "/enrol/byod"],
+            jar: jar)
+        #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
+
+        // A completion this session did not start, or one the sign-in page refused, is an error page.
+        let stranger = try await request(
+            [origin + "/enrolment/login/complete?code=x&state=y"], jar: scratch.path + "/other")
+        #expect(stranger.status == 400 && stranger.headers["content-type"] == "text/html; charset=utf-8")
+        let cancelled = try await request([origin + "/enrolment/login/complete?error=access_denied&state=y"], jar: jar)
+        #expect(cancelled.status == 400 && String(decoding: cancelled.body, as: UTF8.self).contains("cancelled"))
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

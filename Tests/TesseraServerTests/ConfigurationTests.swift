@@ -192,6 +192,9 @@ import Testing
         expectError(
             #"{"enrolment": {"base_url": "https://mdm.example.com/enrol"}}"#, key: "enrolment.profile_template",
             containing: "must be set")
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "challenge": "apple-magic", \#(files)}}"#,
+            key: "enrolment.challenge", containing: "apple-oauth2 or apple-as-web")
         let noClient = files.replacingOccurrences(of: #""device""#, with: #""""#)
         expectError(
             #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(noClient)}}"#,
