@@ -1,0 +1,77 @@
+/// Who owns a device, which decides what the organisation may do to it.
+public enum DeviceOwnership: String, Sendable, CaseIterable, Codable {
+    /// Automated Device Enrolment or account-driven Device Enrolment: supervised, the organisation's.
+    case organisation
+    /// User Enrolment: the person's own device; the organisation manages only its managed scope.
+    case personal
+}
+
+/// The management actions of the capability matrix (DESIGN.md, from Apple's deployment guide). Their
+/// raw values are the action names of device-scoped token scopes (`device:<id>:<action>`), the admin
+/// API and `tessera devices capabilities`.
+public enum ManagementAction: String, Sendable, CaseIterable, Codable {
+    case configureAccounts = "configure-accounts"
+    case globalProxy = "global-proxy"
+    case perAppVPN = "per-app-vpn"
+    /// Install, configure and remove the organisation's (managed) apps.
+    case manageWorkApps = "manage-work-apps"
+    /// Install, configure and remove any app, the person's included.
+    case manageAllApps = "manage-all-apps"
+    case requirePasscode = "require-passcode"
+    case requireComplexPasscode = "require-complex-passcode"
+    /// The restrictions allowed on every enrolment.
+    case enforceCertainRestrictions = "enforce-certain-restrictions"
+    case enforceAllRestrictions = "enforce-all-restrictions"
+    case inventoryWorkApps = "inventory-work-apps"
+    case inventoryAllApps = "inventory-all-apps"
+    /// Erase the managed scope: work apps, accounts and data.
+    case eraseWorkData = "erase-work-data"
+    case eraseDevice = "erase-device"
+    case manageSoftwareUpdates = "manage-software-updates"
+    case removeSystemApps = "remove-system-apps"
+    case setWallpaper = "set-wallpaper"
+    case singleAppMode = "single-app-mode"
+    case keepWiFiOn = "keep-wifi-on"
+    case bypassActivationLock = "bypass-activation-lock"
+    case lostMode = "lost-mode"
+    case deviceLocation = "device-location"
+    /// Read the personal scope: personal information, the personal app inventory, logs.
+    case readPersonalData = "read-personal-data"
+
+    /// Parses an action name.
+    /// - Throws: `CoreError.invalidInput` naming the known actions.
+    public init(parsing text: String) throws {
+        guard let action = ManagementAction(rawValue: text.lowercased()) else {
+            throw CoreError(
+                .invalidInput, "device.action_unknown",
+                "unknown management action '\(ManagedAccountID.printable(text))' (actions: \(Self.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
+        self = action
+    }
+}
+
+/// The capability matrix, enforced in this one place: what the organisation may do to a device of
+/// each ownership. A supervised organisation device allows every action; a user-enrolled personal
+/// device only what touches its managed scope: never the person's data, apps, location or the device
+/// as a whole.
+public enum CapabilityMatrix {
+    /// The actions allowed on a personal (user-enrolled) device.
+    public static let personal: Set<ManagementAction> = [
+        .configureAccounts, .perAppVPN, .manageWorkApps, .requirePasscode, .enforceCertainRestrictions,
+        .inventoryWorkApps, .eraseWorkData,
+    ]
+
+    public static func allows(_ action: ManagementAction, on ownership: DeviceOwnership) -> Bool {
+        switch ownership {
+        // The organisation owns the device and every scope on it.
+        case .organisation: true
+        case .personal: personal.contains(action)
+        }
+    }
+
+    /// Every action with whether it is allowed, in matrix order.
+    public static func capabilities(of ownership: DeviceOwnership) -> [(action: ManagementAction, allowed: Bool)] {
+        ManagementAction.allCases.map { ($0, allows($0, on: ownership)) }
+    }
+}
