@@ -35,18 +35,13 @@ public final class CMSSigner: @unchecked Sendable {
         else {
             throw CryptoError(code: .invalidKey, message: "no PEM certificate, or one that does not parse")
         }
-        var keyText = keyPEM
-        let parsedKey: OpaquePointer? = keyText.withUTF8 { bytes in
-            guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-        }
-        guard let parsedKey else {
-            ERR_clear_error()
+        let key: EVPKey
+        do {
+            key = try EVPKey.fromPrivateKeyPEM(keyPEM)
+        } catch {
             tessera_x509_stack_free(stack)
             throw CryptoError(code: .invalidKey, message: "the signing key is not an unencrypted PEM private key")
         }
-        let key = EVPKey(taking: parsedKey)
         let certificate = tessera_x509_stack_shift(stack)!  // the stack holds at least one
         guard X509_check_private_key(certificate, key.pointer) == 1 else {
             ERR_clear_error()

@@ -21,6 +21,27 @@ final class EVPKey: @unchecked Sendable {
         EVP_PKEY_free(pointer)
     }
 
+    /// An unencrypted PEM private key (PKCS#8 `PRIVATE KEY`, or a traditional `RSA`/`EC PRIVATE KEY`).
+    /// - Throws: `.invalidKey`.
+    static func fromPrivateKeyPEM(_ text: String) throws(CryptoError) -> EVPKey {
+        var text = text
+        guard text.utf8.count <= 64 * 1024 else {
+            throw CryptoError(code: .invalidKey, message: "PEM private key longer than 64 KiB")
+        }
+        ERR_clear_error()
+        let parsed: OpaquePointer? = text.withUTF8 { bytes in
+            guard let bio = BIO_new_mem_buf(bytes.baseAddress, Int32(bytes.count)) else { return nil }
+            defer { BIO_free(bio) }
+            // No password callback: an encrypted key fails instead of prompting.
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
+        }
+        guard let parsed else {
+            ERR_clear_error()
+            throw CryptoError(code: .invalidKey, message: "not an unencrypted PEM private key")
+        }
+        return EVPKey(taking: parsed)
+    }
+
     func isA(_ name: String) -> Bool { EVP_PKEY_is_a(pointer, name) == 1 }
 
     var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }

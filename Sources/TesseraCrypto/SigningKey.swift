@@ -79,6 +79,15 @@ public struct SigningKey: Sendable {
         self.init(key: key, algorithm: algorithm)
     }
 
+    /// Imports an unencrypted PEM private key and checks its type matches `algorithm`, as
+    /// `init(pkcs8DER:algorithm:)` does.
+    /// - Throws: `.invalidKey`.
+    public init(pem: String, algorithm: SigningAlgorithm) throws(CryptoError) {
+        let key = try EVPKey.fromPrivateKeyPEM(pem)
+        try Self.check(key, matches: algorithm)
+        self.init(key: key, algorithm: algorithm)
+    }
+
     /// Ed25519 from its 32-byte seed (RFC 8032 private key), as RFC 8037's test vectors give it.
     init(ed25519Seed seed: [UInt8]) throws(CryptoError) {
         guard seed.count == 32 else { throw CryptoError(code: .invalidKey, message: "Ed25519 seed must be 32 bytes") }

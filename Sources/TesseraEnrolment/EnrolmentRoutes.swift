@@ -2,6 +2,47 @@ import TesseraCore
 public import TesseraHTTP
 import TesseraPlatform
 
+/// `POST /enrolment/managed-account-token`: an MDM server (a client_credentials access token with the
+/// scope `maid`) obtains the `com.apple.maid` token for a device's `GetToken` check-in.
+public struct ManagedAccountTokenEndpoint: Sendable {
+    let service: ManagedAccountTokenService
+    /// The client a bearer token with the scope `maid` was issued to, or nil.
+    let caller: @Sendable (_ authorization: String?) async -> String?
+
+    public static let path = "/enrolment/managed-account-token"
+    public static let scope = "maid"
+
+    public init(
+        service: ManagedAccountTokenService, caller: @escaping @Sendable (_ authorization: String?) async -> String?
+    ) {
+        self.service = service
+        self.caller = caller
+    }
+
+    public func register(in router: inout Router) {
+        router.add("POST", Self.path, name: "managed_account_token") { [service, caller] request in
+            guard await caller(request.headers["Authorization"]) != nil else {
+                var response = HTTPResponse.json(
+                    401,
+                    EnrolmentEndpoints.error("invalid_token", "a bearer access token with the scope maid is needed"))
+                response.headers.set("WWW-Authenticate", #"Bearer error="invalid_token", scope="maid""#)
+                return EnrolmentEndpoints.noStore(response)
+            }
+            do {
+                var json = JSONWriter()
+                json.beginObject()
+                json.key("service_type"); json.string(ManagedAccountTokenService.serviceType)
+                json.key("token"); json.string(try service.token())
+                json.endObject()
+                return EnrolmentEndpoints.noStore(.json(200, json.bytes))
+            } catch {
+                return EnrolmentEndpoints.noStore(
+                    .json(500, EnrolmentEndpoints.error("server_error", "the token cannot be signed")))
+            }
+        }
+    }
+}
+
 /// The enrolment HTTP endpoints. Handlers only translate HTTP to the services and back.
 public struct EnrolmentEndpoints: Sendable {
     let discovery: DiscoveryService

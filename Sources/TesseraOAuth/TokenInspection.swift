@@ -127,15 +127,32 @@ public struct TokenInspection: Sendable {
     public func bearerAccount(_ authorization: String?, clientID: String) async -> (
         accountID: String, managedID: String
     )? {
-        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            return nil
-        }
-        let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let token = Self.bearerToken(authorization) else { return nil }
         guard let claims = await validAccessToken(token),
             let issuedTo = claims.extra["client_id"]?.stringValue, issuedTo.utf8.elementsEqual(clientID.utf8),
             let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject
         else { return nil }
         return (accountID, managedID)
+    }
+
+    /// The client a bearer access token of ours was issued to for itself (client_credentials: no
+    /// person), when its scope includes `scope`; nil otherwise.
+    public func bearerClient(_ authorization: String?, scope: String) async -> String? {
+        guard let token = Self.bearerToken(authorization) else { return nil }
+        guard let claims = await validAccessToken(token), claims.extra["managed_id"] == nil,
+            let clientID = claims.extra["client_id"]?.stringValue,
+            let granted = claims.extra["scope"]?.stringValue,
+            granted.split(separator: " ").contains(where: { $0 == scope })
+        else { return nil }
+        return clientID
+    }
+
+    /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme without case).
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            return nil
+        }
+        return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
     /// The claims of a genuine, unexpired, unrevoked access token of ours.

@@ -79,6 +79,8 @@ public struct TesseraConfiguration: Sendable {
     public var kerberosAccountsDomain: String?
     /// Account-driven enrolment's service discovery, when `enrolment.base_url` is set.
     public var discovery: Discovery?
+    /// The `com.apple.maid` token: the server's UUID and the signing key's file, when configured.
+    public var managedAccountToken: (serverUUID: String, keyFile: String)?
     public var logLevel: String
     /// Where the configuration came from, for messages.
     public var source: String
@@ -201,6 +203,7 @@ public struct TesseraConfiguration: Sendable {
         self.kerberos = kerberos?.settings
         kerberosAccountsDomain = kerberos?.domain
         discovery = try Self.discovery(values, managedDomains: domains)
+        managedAccountToken = try Self.managedAccountToken(values)
         logLevel = string("log.level")
         guard ["debug", "info", "notice", "warning", "error"].contains(logLevel) else {
             throw ConfigurationError(
@@ -228,6 +231,28 @@ extension TesseraConfiguration {
             url.fragment == nil
         else { return false }
         return scheme == "https" || (scheme == "http" && HTTPServerConfiguration.isLoopback(host: host))
+    }
+
+    /// The `com.apple.maid` token settings; nil when neither key is set.
+    static func managedAccountToken(_ values: [String: ConfigValue]) throws -> (serverUUID: String, keyFile: String)? {
+        var uuid = ""
+        if case .string(let text) = values["enrolment.maid_server_uuid"] { uuid = text }
+        var keyFile = ""
+        if case .string(let text) = values["enrolment.maid_signing_key"] { keyFile = text }
+        if uuid.isEmpty && keyFile.isEmpty { return nil }
+        guard UUID(uuidString: uuid) != nil else {
+            throw ConfigurationError(
+                key: "enrolment.maid_server_uuid",
+                "must be the server's UUID (from Apple Business Manager), got '\(uuid)'")
+        }
+        guard !keyFile.isEmpty else {
+            throw ConfigurationError(key: "enrolment.maid_signing_key", "must be set with enrolment.maid_server_uuid")
+        }
+        guard FileManager.default.isReadableFile(atPath: keyFile) else {
+            throw ConfigurationError(
+                key: "enrolment.maid_signing_key", "file \(keyFile) does not exist or is not readable")
+        }
+        return (uuid, keyFile)
     }
 
     /// The discovery section; nil when `enrolment.base_url` is empty (then no rule may be given).

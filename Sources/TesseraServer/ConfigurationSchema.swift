@@ -284,6 +284,13 @@ enum ConfigurationSchema {
             path: "enrolment.profile_signing_key", kind: .optionalPath, defaultValue: .null,
             summary: "PEM private key of the profile signing certificate"),
         ConfigKey(
+            path: "enrolment.maid_server_uuid", kind: .string, defaultValue: .string(""),
+            summary:
+                "the MDM server's UUID in Apple Business Manager (iss of com.apple.maid tokens); empty: no such tokens"),
+        ConfigKey(
+            path: "enrolment.maid_signing_key", kind: .optionalPath, defaultValue: .null,
+            summary: "PEM RSA private key of the server certificate registered with Apple; signs com.apple.maid tokens"),
+        ConfigKey(
             path: "log.level", kind: .string, defaultValue: .string("info"),
             summary: "debug, info, notice, warning or error"),
     ]

@@ -28,6 +28,8 @@ public struct TesseraRuntime: Sendable {
     public let enrolment: EnrolmentService?
     /// The `apple-as-web` sign-in, when `enrolment.challenge` is `apple-as-web`.
     public let webLogin: WebLogin?
+    /// The `com.apple.maid` token, when `enrolment.maid_server_uuid` is set.
+    public let managedAccountToken: ManagedAccountTokenService?
     public let logger: Logger
 
     /// Opens the store (creating and migrating it when needed) and builds the services.
@@ -133,6 +135,21 @@ public struct TesseraRuntime: Sendable {
                         ("client_id", settings.clientID),
                     ]
                     return try? await tokens.token(items, authorization: nil, remoteAddress: remoteAddress).accessToken
+                }
+            },
+            managedAccountToken: try configuration.managedAccountToken.map { settings in
+                guard let data = FileManager.default.contents(atPath: settings.keyFile),
+                    let pem = String(data: data, encoding: .utf8)
+                else {
+                    throw ConfigurationError(
+                        key: "enrolment.maid_signing_key", "cannot read \(settings.keyFile) as UTF-8 text")
+                }
+                do {
+                    return try ManagedAccountTokenService(
+                        serverUUID: settings.serverUUID, key: try SigningKey(pem: pem, algorithm: .rs256))
+                } catch {
+                    throw ConfigurationError(
+                        key: "enrolment.maid_signing_key", (error as? CryptoError)?.message ?? "\(error)")
                 }
             },
             logger: logger)

@@ -206,6 +206,13 @@ enum Routes {
         .register(in: &router)
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
+        if let managedAccountToken = runtime.managedAccountToken {
+            ManagedAccountTokenEndpoint(service: managedAccountToken) {
+                [inspection = runtime.inspection] authorization in
+                await inspection.bearerClient(authorization, scope: ManagedAccountTokenEndpoint.scope)
+            }
+            .register(in: &router)
+        }
         if let discovery = runtime.discovery, let enrolment = runtime.enrolment,
             let base = runtime.configuration.discovery.flatMap({ URL(string: $0.baseURL) })
         {

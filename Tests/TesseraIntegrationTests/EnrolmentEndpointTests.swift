@@ -332,4 +332,92 @@ import Testing
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
+
+    /// An MDM server obtains the com.apple.maid token with a client_credentials access token carrying the
+    /// scope `maid`; the signature verifies with openssl against the key's public half.
+    @Test func anMDMObtainsTheManagedAccountToken() async throws {
+        let scratch = try Scratch(
+            """
+            "enrolment": { "maid_server_uuid": "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F",
+                           "maid_signing_key": "@DIR@/server.key" }
+            """)
+        try scratch.write(
+            "tessera.json",
+            try String(contentsOfFile: scratch.config, encoding: .utf8).replacingOccurrences(
+                of: "@DIR@", with: scratch.path))
+        for step in [
+            ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", scratch.path + "/server.key"],
+            ["pkey", "-in", scratch.path + "/server.key", "-pubout", "-out", scratch.path + "/server.pub"],
+        ] {
+            let made = try await runCommand("/usr/bin/openssl", step)
+            #expect(made.status == 0, "\(made.err)")
+        }
+        func client(_ name: String, scope: String) async throws -> String {
+            let created = try await runCommand(
+                tesseraBinary,
+                [
+                    "clients", "create", "--config", scratch.config, "--name", name, "--grant", "client_credentials",
+                    "--scope", scope, "--json",
+                ])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+            return "\(json["client_id"] as? String ?? ""):\(json["client_secret"] as? String ?? "")"
+        }
+        let mdm = try await client("mdm", scope: "maid")
+        let other = try await client("other", scope: "inventory")
+        let server = try await ServeProcess(config: scratch.config)
+        let origin = "http://127.0.0.1:\(server.port)"
+        let jar = scratch.path + "/jar"
+        func accessToken(_ basic: String) async throws -> String {
+            let answer = try await request(
+                ["-u", basic, "--data", "grant_type=client_credentials", origin + "/oauth2/token"], jar: jar)
+            let json = try #require(try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])
+            return try #require(json["access_token"] as? String)
+        }
+
+        let issued = try await request(
+            [
+                "-X", "POST", "-H", "Authorization: Bearer \(try await accessToken(mdm))",
+                origin + "/enrolment/managed-account-token",
+            ],
+            jar: jar)
+        #expect(issued.status == 200 && issued.headers["cache-control"] == "no-store")
+        let json = try #require(try JSONSerialization.jsonObject(with: issued.body) as? [String: Any])
+        #expect(json["service_type"] as? String == "com.apple.maid")
+        let token = try #require(json["token"] as? String)
+        let parts = token.split(separator: ".").map(String.init)
+        try #require(parts.count == 3)
+        func decoded(_ segment: String) -> Data {
+            var text = segment.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while text.count % 4 != 0 { text += "=" }
+            return Data(base64Encoded: text) ?? Data()
+        }
+        let header = try #require(try JSONSerialization.jsonObject(with: decoded(parts[0])) as? [String: Any])
+        let claims = try #require(try JSONSerialization.jsonObject(with: decoded(parts[1])) as? [String: Any])
+        #expect(
+            header["alg"] as? String == "RS256" && claims["iss"] as? String == "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F")
+        #expect(
+            claims["service_type"] as? String == "com.apple.maid" && claims["jti"] is String && claims["iat"] is Int)
+        try Data((parts[0] + "." + parts[1]).utf8).write(to: URL(fileURLWithPath: scratch.path + "/signed.txt"))
+        try decoded(parts[2]).write(to: URL(fileURLWithPath: scratch.path + "/signature.bin"))
+        let verified = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "dgst", "-sha256", "-verify", scratch.path + "/server.pub", "-signature",
+                scratch.path + "/signature.bin",
+                scratch.path + "/signed.txt",
+            ])
+        #expect(verified.status == 0 && verified.out.contains("Verified OK"), "\(verified.out) \(verified.err)")
+
+        // Without a token, or with one lacking the scope maid: 401.
+        #expect(try await request(["-X", "POST", origin + "/enrolment/managed-account-token"], jar: jar).status == 401)
+        let refused = try await request(
+            [
+                "-X", "POST", "-H", "Authorization: Bearer \(try await accessToken(other))",
+                origin + "/enrolment/managed-account-token",
+            ],
+            jar: jar)
+        #expect(refused.status == 401 && refused.headers["www-authenticate"]?.contains("scope=\"maid\"") == true)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
 }

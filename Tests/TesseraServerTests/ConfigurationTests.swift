@@ -195,6 +195,16 @@ import Testing
         expectError(
             #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", "challenge": "apple-magic", \#(files)}}"#,
             key: "enrolment.challenge", containing: "apple-oauth2 or apple-as-web")
+        #expect(
+            try load(
+                #"{"enrolment": {"maid_server_uuid": "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F", "maid_signing_key": "\#(file)"}}"#
+            ).managedAccountToken?.serverUUID == "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F")
+        expectError(
+            #"{"enrolment": {"maid_server_uuid": "server-1", "maid_signing_key": "\#(file)"}}"#,
+            key: "enrolment.maid_server_uuid", containing: "UUID")
+        expectError(
+            #"{"enrolment": {"maid_server_uuid": "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F"}}"#,
+            key: "enrolment.maid_signing_key", containing: "must be set")
         let noClient = files.replacingOccurrences(of: #""device""#, with: #""""#)
         expectError(
             #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(noClient)}}"#,
