@@ -1,0 +1,153 @@
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// How a device was enrolled (DESIGN.md "Domain in one page").
+public enum EnrolmentKind: String, Sendable, CaseIterable, Codable {
+    /// Automated Device Enrolment: supervised, the organisation's.
+    case ade
+    /// Profile-based Device Enrolment: the organisation's.
+    case device
+    /// User Enrolment: the person's own device.
+    case user
+    /// Account-driven Device Enrolment: the organisation's.
+    case adde
+
+    public var ownership: DeviceOwnership { self == .user ? .personal : .organisation }
+}
+
+/// A device Tessera enrolled, bound to the account that signed in.
+///
+/// Identifiers follow ownership: an organisation device may carry its serial number and UDID; a
+/// personal device never does (User Enrolment hides them), and only it carries an enrolment id.
+public struct Device: Sendable, Equatable, Identifiable {
+    public enum State: String, Sendable, Codable {
+        case enrolled
+        case unenrolled
+    }
+
+    public var id: String
+    public var kind: EnrolmentKind
+    public var supervised: Bool
+    public var serialNumber: String?
+    public var udid: String?
+    /// User Enrolment's enrolment id, once the MDM reports it.
+    public var enrollmentID: String?
+    public var accountID: String
+    /// The hardware model, e.g. `iPhone15,2`, and the OS build the device reported.
+    public var product: String?
+    public var osBuild: String?
+    /// The sign-in (access token `jti`) the device enrolled with: a device that repeats its POST with
+    /// the same token is the same device.
+    public var enrolmentTokenID: String?
+    public var state: State
+    public var version: Int
+    public var enrolledAt: Date
+    public var updatedAt: Date
+    public var unenrolledAt: Date?
+
+    public var ownership: DeviceOwnership { kind.ownership }
+
+    public init(
+        id: String, kind: EnrolmentKind, supervised: Bool, serialNumber: String? = nil, udid: String? = nil,
+        enrollmentID: String? = nil, accountID: String, product: String? = nil, osBuild: String? = nil,
+        enrolmentTokenID: String? = nil, state: State = .enrolled, version: Int = 1, enrolledAt: Date,
+        updatedAt: Date, unenrolledAt: Date? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.supervised = supervised
+        self.serialNumber = serialNumber
+        self.udid = udid
+        self.enrollmentID = enrollmentID
+        self.accountID = accountID
+        self.product = product
+        self.osBuild = osBuild
+        self.enrolmentTokenID = enrolmentTokenID
+        self.state = state
+        self.version = version
+        self.enrolledAt = enrolledAt
+        self.updatedAt = updatedAt
+        self.unenrolledAt = unenrolledAt
+    }
+
+    /// A newly enrolled device; the identifiers are checked against its ownership.
+    /// - Throws: `CoreError.invalidInput` when a personal device is given a serial number or UDID, or an
+    ///   organisation device an enrolment id.
+    public static func enrolled(
+        id: String, kind: EnrolmentKind, accountID: String, serialNumber: String?, udid: String?,
+        enrollmentID: String? = nil, product: String?, osBuild: String?, enrolmentTokenID: String?, at now: Date
+    ) throws -> Device {
+        switch kind.ownership {
+        case .personal:
+            guard serialNumber == nil, udid == nil else {
+                throw CoreError(
+                    .invalidInput, "device.personal_identifiers",
+                    "a personal (user-enrolled) device never carries its serial number or UDID")
+            }
+        case .organisation:
+            guard enrollmentID == nil else {
+                throw CoreError(
+                    .invalidInput, "device.enrolment_id", "only user-enrolled devices carry an enrolment id")
+            }
+        }
+        return Device(
+            id: id, kind: kind, supervised: kind == .ade, serialNumber: serialNumber, udid: udid,
+            enrollmentID: enrollmentID, accountID: accountID, product: product, osBuild: osBuild,
+            enrolmentTokenID: enrolmentTokenID, enrolledAt: now, updatedAt: now)
+    }
+
+    /// The device after un-enrolment (its managed scope is deleted with it; the personal one stays).
+    /// - Throws: `CoreError.conflict` when it is not enrolled.
+    public func unenrolled(at now: Date) throws -> Device {
+        guard state == .enrolled else {
+            throw CoreError(.conflict, "device.not_enrolled", "device \(id) is not enrolled")
+        }
+        var next = self
+        next.state = .unenrolled
+        next.unenrolledAt = now
+        next.updatedAt = now
+        return next
+    }
+}
+
+/// The two data scopes of a device (PROTOCOLS.md §4): what the organisation manages and what is the
+/// person's.
+public enum DataScope: String, Sendable, CaseIterable, Codable {
+    case managed
+    case personal
+}
+
+/// Who asks for a device's data.
+public enum DeviceCaller: Sendable, Equatable {
+    /// The organisation: an MDM server's client or an administrator.
+    case organisation
+    /// A person, by their account id (from their access token).
+    case account(String)
+}
+
+/// Who may read and write which scope of which device: enforced here for every caller.
+public enum DeviceAccess {
+    /// The organisation reads and writes the managed scope of every device, and the personal scope only
+    /// of its own (organisation) devices: never of a person's own device. The device's user reads and
+    /// writes its personal scope and reads its managed scope. Nobody else reaches either.
+    public static func may(_ caller: DeviceCaller, _ operation: Operation, _ scope: DataScope, of device: Device)
+        -> Bool
+    {
+        switch caller {
+        case .organisation:
+            return scope == .managed
+                || CapabilityMatrix.allows(.readPersonalData, on: device.ownership)
+        case .account(let accountID):
+            guard accountID == device.accountID else { return false }
+            return scope == .personal || operation == .read
+        }
+    }
+
+    public enum Operation: Sendable {
+        case read
+        case write
+    }
+}

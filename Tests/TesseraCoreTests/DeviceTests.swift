@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+@testable import TesseraCore
+
+@Suite struct DeviceTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func device(_ kind: EnrolmentKind, account: String = "acc-1") throws -> Device {
+        try Device.enrolled(
+            id: "dev-1", kind: kind, accountID: account, serialNumber: nil, udid: nil, product: "iPhone15,2",
+            osBuild: "21E236", enrolmentTokenID: "jti-1", at: now)
+    }
+
+    @Test func identifiersFollowOwnership() throws {
+        #expect(try device(.user).ownership == .personal && !(try device(.user)).supervised)
+        #expect(try device(.ade).supervised && (try device(.adde)).ownership == .organisation)
+        #expect(throws: CoreError.self) {
+            _ = try Device.enrolled(
+                id: "d", kind: .user, accountID: "a", serialNumber: "C02", udid: nil, product: nil, osBuild: nil,
+                enrolmentTokenID: nil, at: now)
+        }
+        #expect(throws: CoreError.self) {
+            _ = try Device.enrolled(
+                id: "d", kind: .adde, accountID: "a", serialNumber: "C02", udid: "U", enrollmentID: "E", product: nil,
+                osBuild: nil, enrolmentTokenID: nil, at: now)
+        }
+        let gone = try device(.user).unenrolled(at: now)
+        #expect(gone.state == .unenrolled && gone.unenrolledAt == now)
+        #expect(throws: CoreError.self) { _ = try gone.unenrolled(at: now) }
+    }
+
+    /// The organisation never reaches a person's personal scope; the person never another's device.
+    @Test func scopeAccess() throws {
+        let personal = try device(.user, account: "jane")
+        let organisation = try device(.adde, account: "jane")
+        let cases: [(DeviceCaller, DeviceAccess.Operation, DataScope, Device, Bool)] = [
+            (.organisation, .read, .managed, personal, true), (.organisation, .write, .managed, personal, true),
+            (.organisation, .read, .personal, personal, false), (.organisation, .write, .personal, personal, false),
+            (.organisation, .read, .personal, organisation, true),
+            (.account("jane"), .read, .personal, personal, true), (.account("jane"), .write, .personal, personal, true),
+            (.account("jane"), .read, .managed, personal, true), (.account("jane"), .write, .managed, personal, false),
+            (.account("john"), .read, .personal, personal, false), (.account("john"), .read, .managed, personal, false),
+        ]
+        for (caller, operation, scope, device, allowed) in cases {
+            #expect(
+                DeviceAccess.may(caller, operation, scope, of: device) == allowed,
+                "\(caller) \(operation) \(scope) \(device.kind)")
+        }
+    }
+}
