@@ -109,6 +109,7 @@ public struct Device: Sendable, Equatable, Identifiable {
         next.state = .unenrolled
         next.unenrolledAt = now
         next.updatedAt = now
+        next.version += 1
         return next
     }
 }
@@ -118,6 +119,26 @@ public struct Device: Sendable, Equatable, Identifiable {
 public enum DataScope: String, Sendable, CaseIterable, Codable {
     case managed
     case personal
+}
+
+/// One item of a device's data scope: an app, an account, a certificate, a document, a location, a
+/// log… (`kind`), named within its kind, with its value as the writer gave it.
+public struct DeviceItem: Sendable, Equatable {
+    public var deviceID: String
+    public var scope: DataScope
+    public var kind: String
+    public var name: String
+    public var value: String
+    public var updatedAt: Date
+
+    public init(deviceID: String, scope: DataScope, kind: String, name: String, value: String, updatedAt: Date) {
+        self.deviceID = deviceID
+        self.scope = scope
+        self.kind = kind
+        self.name = name
+        self.value = value
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Who asks for a device's data.

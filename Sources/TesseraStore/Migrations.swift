@@ -174,5 +174,38 @@ enum SQLiteMigrations {
                 ALTER TABLE directory_sync_state ADD COLUMN last_conflicts INTEGER;
                 ALTER TABLE directory_sync_state ADD COLUMN last_unchanged INTEGER;
                 """),
+        Migration(
+            version: 6, name: "devices and their data scopes",
+            sql: """
+                CREATE TABLE devices (
+                    id TEXT PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    supervised INTEGER NOT NULL,
+                    serial_number TEXT,
+                    udid TEXT,
+                    enrollment_id TEXT,
+                    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    product TEXT,
+                    os_build TEXT,
+                    enrolment_token_id TEXT UNIQUE,
+                    state TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    enrolled_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    unenrolled_at INTEGER
+                );
+                CREATE INDEX devices_account ON devices (account_id);
+                CREATE INDEX devices_udid ON devices (udid) WHERE udid IS NOT NULL;
+                -- One row an item: (device, scope, kind, name) → value.
+                CREATE TABLE device_items (
+                    device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+                    scope TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (device_id, scope, kind, name)
+                );
+                """),
     ]
 }

@@ -73,6 +73,16 @@ public protocol StoreReader {
     func isAccessTokenRevoked(jti: String) throws -> Bool
     /// The account of a live browser session (by the hash of its cookie value), if any.
     func browserSessionAccount(idHash: String, at: Date) throws -> String?
+
+    func device(id: String) throws -> Device?
+    /// The device that enrolled with this sign-in (access token `jti`).
+    func device(enrolmentTokenID: String) throws -> Device?
+    /// The enrolled device with this UDID, if any.
+    func enrolledDevice(udid: String) throws -> Device?
+    /// Devices, newest enrolment first; only those bound to `accountID` when given.
+    func devices(accountID: String?) throws -> [Device]
+    /// A scope's items, ordered by kind and name.
+    func deviceItems(deviceID: String, scope: DataScope) throws -> [DeviceItem]
 }
 
 public protocol StoreTransaction: StoreReader {
@@ -117,6 +127,18 @@ public protocol StoreTransaction: StoreReader {
     func deleteBrowserSessions(accountID: String) throws
     /// Deletes what has expired (codes, refresh tokens, families, revocations, assertion ids) as of `now`.
     func purgeExpiredTokens(before now: Date) throws -> Int
+
+    /// - Throws: `StoreError.duplicate` when the id or enrolment token id is taken.
+    func insert(_ device: Device) throws
+    /// Writes `device` if the stored version is still `expectedVersion`.
+    /// - Throws: `StoreError.staleVersion` or `.notFound`.
+    func update(_ device: Device, expectedVersion: Int) throws
+    /// Writes (or replaces) one item of a scope.
+    func save(_ item: DeviceItem) throws
+    /// Deletes one item; false when there was none.
+    func deleteDeviceItem(deviceID: String, scope: DataScope, kind: String, name: String) throws -> Bool
+    /// Deletes every item of a scope; returns how many there were.
+    func deleteDeviceItems(deviceID: String, scope: DataScope) throws -> Int
 }
 
 /// Failures of a store backend.
