@@ -55,7 +55,9 @@ let package = Package(
         ),
         .target(
             name: "TesseraEnrolment",
-            dependencies: ["TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraHTTP", "TesseraPlatform"],
+            dependencies: [
+                "TesseraCore", "TesseraCrypto", "TesseraStore", "TesseraAccounts", "TesseraHTTP", "TesseraPlatform",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -74,8 +76,8 @@ let package = Package(
         .target(
             name: "TesseraCLI",
             dependencies: [
-                "TesseraServer", "TesseraAccounts", "TesseraOAuth", "TesseraCore", "TesseraStore", "TesseraHTTP",
-                "TesseraPlatform",
+                "TesseraServer", "TesseraAccounts", "TesseraOAuth", "TesseraEnrolment", "TesseraCore", "TesseraStore",
+                "TesseraHTTP", "TesseraPlatform",
             ],
             swiftSettings: swiftSettings
         ),

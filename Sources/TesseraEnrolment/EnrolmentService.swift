@@ -56,45 +56,66 @@ public struct EnrolmentService: Sendable {
         }
     }
 
+    /// Who a valid bearer token of the enrolment client speaks for, and which sign-in it came from.
+    public struct SignedIn: Sendable, Equatable {
+        public var accountID: String
+        public var managedID: String
+        /// The access token's `jti`: the enrolment's identity (a repeated POST is the same enrolment).
+        public var tokenID: String
+
+        public init(accountID: String, managedID: String, tokenID: String) {
+            self.accountID = accountID
+            self.managedID = managedID
+            self.tokenID = tokenID
+        }
+    }
+
     let challenge: Challenge
     let template: ProfileTemplate
     let signer: CMSSigner
     let reader: DeviceInformationReader
+    let devices: DeviceService
     let managedDomains: ManagedDomains
-    /// The account a bearer token (the `Authorization` header) speaks for, if it is a valid token of
-    /// the enrolment client: (account id, managed ID).
-    let bearer: @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
+    /// Who a bearer token (the `Authorization` header) speaks for, if it is a valid token of the
+    /// enrolment client.
+    let bearer: @Sendable (_ authorization: String?) async -> SignedIn?
 
     public init(
         challenge: Challenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
-        managedDomains: ManagedDomains,
-        bearer: @escaping @Sendable (_ authorization: String?) async -> (accountID: String, managedID: String)?
+        devices: DeviceService, managedDomains: ManagedDomains,
+        bearer: @escaping @Sendable (_ authorization: String?) async -> SignedIn?
     ) {
         self.challenge = challenge
         self.template = template
         self.signer = signer
         self.reader = reader
+        self.devices = devices
         self.managedDomains = managedDomains
         self.bearer = bearer
     }
 
     /// One POST to the enrolment URL of `kind`. The body is read whatever its Content-Type (devices
     /// differ); it must be CMS-signed device information, and for User Enrolment must not name the
-    /// device (UDID, SERIAL).
+    /// device (UDID, SERIAL). The profile's delivery records the device in the registry.
     public func enrol(_ kind: AccountDrivenEnrolment, body: [UInt8], authorization: String?) async throws -> Outcome {
+        let information: DeviceInformation
         do {
             switch kind {
-            case .user: _ = try reader.userEnrolmentRequest(body: body)
-            case .device: _ = try reader.enrolmentRequest(body: body)
+            case .user: information = try reader.userEnrolmentRequest(body: body)
+            case .device: information = try reader.enrolmentRequest(body: body)
             }
         } catch {
             return .badRequest(error.message)
         }
-        guard let (_, managedText) = await bearer(authorization),
-            let managedID = try? ManagedAccountID(managedText, managedDomains: managedDomains)
+        guard let signedIn = await bearer(authorization),
+            let managedID = try? ManagedAccountID(signedIn.managedID, managedDomains: managedDomains)
         else {
             return .signIn(challenge: challenge.header)
         }
-        return .profile(try template.signedProfile(for: managedID, enrolment: kind, signer: signer))
+        let profile = try template.signedProfile(for: managedID, enrolment: kind, signer: signer)
+        _ = try await devices.recordEnrolment(
+            kind == .user ? .user : .adde, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID,
+            information: information)
+        return .profile(profile)
     }
 }

@@ -125,14 +125,15 @@ public struct TokenInspection: Sendable {
     /// genuine, unexpired and unrevoked, issued to `clientID`, and for an account that can still sign in.
     /// Nil otherwise (the caller answers with its challenge).
     public func bearerAccount(_ authorization: String?, clientID: String) async -> (
-        accountID: String, managedID: String
+        accountID: String, managedID: String, tokenID: String
     )? {
         guard let token = Self.bearerToken(authorization) else { return nil }
         guard let claims = await validAccessToken(token),
             let issuedTo = claims.extra["client_id"]?.stringValue, issuedTo.utf8.elementsEqual(clientID.utf8),
-            let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject
+            let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject,
+            let tokenID = claims.jwtID
         else { return nil }
-        return (accountID, managedID)
+        return (accountID, managedID, tokenID)
     }
 
     /// The client a bearer access token of ours was issued to for itself (client_credentials: no

@@ -26,6 +26,8 @@ public struct TesseraRuntime: Sendable {
     /// Account-driven enrolment (discovery and the enrolment endpoint), when `enrolment.base_url` is set.
     public let discovery: DiscoveryService?
     public let enrolment: EnrolmentService?
+    /// The device registry.
+    public let devices: DeviceService
     /// The `apple-as-web` sign-in, when `enrolment.challenge` is `apple-as-web`.
     public let webLogin: WebLogin?
     /// The `com.apple.maid` token, when `enrolment.maid_server_uuid` is set.
@@ -96,6 +98,7 @@ public struct TesseraRuntime: Sendable {
         let tokens = TokenService(
             store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
         let inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings)
+        let devices = DeviceService(store: store, sha256Hex: sha256Hex)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -118,11 +121,15 @@ public struct TesseraRuntime: Sendable {
                     store: store)
             },
             enrolment: try configuration.discovery.map {
-                try Self.enrolment($0, oauth: oauth, domains: configuration.accountPolicy.managedDomains) {
-                    [inspection, clientID = $0.clientID] authorization in
-                    await inspection.bearerAccount(authorization, clientID: clientID)
+                try Self.enrolment(
+                    $0, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices
+                ) { [inspection, clientID = $0.clientID] authorization in
+                    await inspection.bearerAccount(authorization, clientID: clientID).map {
+                        EnrolmentService.SignedIn(accountID: $0.accountID, managedID: $0.managedID, tokenID: $0.tokenID)
+                    }
                 }
             },
+            devices: devices,
             webLogin: configuration.discovery.flatMap { settings in
                 guard settings.challenge == "apple-as-web" else { return nil }
                 let completion = oauth.issuer + EnrolmentEndpoints.completionPath
@@ -160,7 +167,7 @@ extension TesseraRuntime {
     /// The enrolment endpoint's service: the profile template and signing identity read and checked.
     static func enrolment(
         _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, domains: ManagedDomains,
-        bearer: @escaping @Sendable (String?) async -> (accountID: String, managedID: String)?
+        devices: DeviceService, bearer: @escaping @Sendable (String?) async -> EnrolmentService.SignedIn?
     ) throws -> EnrolmentService {
         func read(_ path: String, _ key: String) throws -> String {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
@@ -193,7 +200,7 @@ extension TesseraRuntime {
         return EnrolmentService(
             challenge: challenge,
             template: template, signer: signer, reader: DeviceInformationReader(verifier: try CMSVerifier()),
-            managedDomains: domains, bearer: bearer)
+            devices: devices, managedDomains: domains, bearer: bearer)
     }
 
     /// One sync of the LDAP directory (see `DirectorySyncService`); only administrators (and the local

@@ -241,6 +241,31 @@ import Testing
                 && mdm["AssignedManagedAppleID"] as? String == "jane@appleid.example.com")
         #expect(mdm["AccessRights"] == nil)
 
+        // The enrolment recorded a personal device bound to Jane (a repeated POST would be the same one).
+        _ = try await request(
+            [
+                "-H", "Authorization: Bearer \(accessToken)", "--data-binary", "@" + userRequest,
+                origin + "/enrol/byod",
+            ], jar: jar)
+        let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
+        let devices = try #require(try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])
+        #expect(devices.count == 1 && devices.first?["kind"] as? String == "user")
+        #expect(devices.first?["ownership"] as? String == "personal" && devices.first?["udid"] is NSNull)
+        let deviceID = try #require(devices.first?["id"] as? String)
+        let capabilities = try await runCommand(
+            tesseraBinary, ["devices", "capabilities", deviceID, "--config", scratch.config, "--json"])
+        let matrix = try #require(
+            (try JSONSerialization.jsonObject(with: Data(capabilities.out.utf8)) as? [String: Any])?["actions"]
+                as? [String: Bool])
+        #expect(
+            matrix["erase-device"] == false && matrix["erase-work-data"] == true
+                && matrix["read-personal-data"] == false)
+        #expect(
+            try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
+                == 0)
+        let again = try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config])
+        #expect(again.status == 73 && again.err.contains("not enrolled"))
+
         // A User Enrolment request that names the device is refused; a token that is not ours is challenged.
         let named = try await request(
             [

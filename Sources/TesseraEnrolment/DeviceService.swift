@@ -1,0 +1,184 @@
+public import Foundation
+import TesseraAccounts
+public import TesseraCore
+import TesseraPlatform
+public import TesseraStore
+
+/// The device registry: every completed enrolment records its device, bound to the account that signed
+/// in; administrators and device enrolment managers list and un-enrol devices; the data scopes are read
+/// and written under `DeviceAccess`. Every change is audited.
+public struct DeviceService: Sendable {
+    let store: any Store
+    let audit: AuditLog
+    let now: @Sendable () -> Date
+    let newID: @Sendable () -> String
+
+    public init(
+        store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String,
+        now: @escaping @Sendable () -> Date = { Date() },
+        newID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
+    ) {
+        self.store = store
+        self.audit = AuditLog(sha256Hex: sha256Hex)
+        self.now = now
+        self.newID = newID
+    }
+
+    /// Records the device an enrolment profile went to. The same sign-in (a device repeating its POST)
+    /// is the same device; an organisation device enrolling again under its UDID replaces its earlier
+    /// enrolment (which is un-enrolled, its managed scope deleted).
+    public func recordEnrolment(
+        _ kind: EnrolmentKind, accountID: String, enrolmentTokenID: String, information: DeviceInformation
+    ) async throws -> Device {
+        let at = now()
+        let id = newID()
+        let actor = Actor.system(job: "enrolment")
+        return try await store.change { [audit] transaction in
+            if let known = try transaction.device(enrolmentTokenID: enrolmentTokenID) { return known }
+            let device = try Device.enrolled(
+                id: id, kind: kind, accountID: accountID,
+                serialNumber: kind.ownership == .organisation ? information.serial : nil,
+                udid: kind.ownership == .organisation ? information.udid : nil, product: information.product,
+                osBuild: information.version, enrolmentTokenID: enrolmentTokenID, at: at)
+            if let udid = device.udid, let earlier = try transaction.enrolledDevice(udid: udid) {
+                _ = try Self.unenrol(earlier, in: transaction, audit: audit, actor: actor, at: at)
+            }
+            try transaction.insert(device)
+            try audit.record(
+                Self.record(device, action: "device.enrol", actor: actor, before: nil), in: transaction, at: at)
+            return device
+        }
+    }
+
+    /// Devices, newest first; bound to `managedID`'s account when given.
+    public func devices(of managedID: ManagedAccountID? = nil, by actor: Actor) async throws -> [Device] {
+        try Self.requireDeviceAuthority(actor)
+        return try await store.read { reader in
+            guard let managedID else { return try reader.devices(accountID: nil) }
+            guard let account = try reader.account(managedID: managedID) else { return [] }
+            return try reader.devices(accountID: account.id)
+        }
+    }
+
+    public func device(_ id: String, by actor: Actor) async throws -> Device {
+        try Self.requireDeviceAuthority(actor)
+        guard let device = try await store.read({ try $0.device(id: id) }) else {
+            throw CoreError(.notFound, "device.not_found", "no device \(ManagedAccountID.printable(id))")
+        }
+        return device
+    }
+
+    /// Un-enrols a device in one transaction: its managed scope is deleted, its personal scope left as it
+    /// is, and its state recorded.
+    public func unenrol(_ id: String, by actor: Actor) async throws -> Device {
+        try Self.requireDeviceAuthority(actor)
+        let at = now()
+        return try await store.change { [audit] transaction in
+            guard let device = try transaction.device(id: id) else {
+                throw CoreError(.notFound, "device.not_found", "no device \(ManagedAccountID.printable(id))")
+            }
+            return try Self.unenrol(device, in: transaction, audit: audit, actor: actor, at: at)
+        }
+    }
+
+    private static func unenrol(
+        _ device: Device, in transaction: any StoreTransaction, audit: AuditLog, actor: Actor, at: Date
+    ) throws -> Device {
+        let gone = try device.unenrolled(at: at)
+        try transaction.update(gone, expectedVersion: device.version)
+        _ = try transaction.deleteDeviceItems(deviceID: device.id, scope: .managed)
+        try audit.record(record(gone, action: "device.unenrol", actor: actor, before: device), in: transaction, at: at)
+        return gone
+    }
+
+    // MARK: - Data scopes
+
+    /// A scope's items, if `caller` may read it.
+    public func items(of deviceID: String, scope: DataScope, caller: DeviceCaller) async throws -> [DeviceItem] {
+        try await store.read { reader in
+            let device = try Self.reachable(deviceID, reader)
+            try Self.require(caller, .read, scope, of: device)
+            return try reader.deviceItems(deviceID: deviceID, scope: scope)
+        }
+    }
+
+    /// Writes one item of an enrolled device's scope, if `caller` may write it.
+    public func save(
+        _ value: String, kind: String, name: String, scope: DataScope, of deviceID: String, caller: DeviceCaller
+    ) async throws -> DeviceItem {
+        try Self.checkItemName(kind, "kind")
+        try Self.checkItemName(name, "name")
+        guard value.utf8.count <= 65_536 else {
+            throw CoreError(.invalidInput, "device.item_value", "an item's value is at most 64 KiB")
+        }
+        let item = DeviceItem(deviceID: deviceID, scope: scope, kind: kind, name: name, value: value, updatedAt: now())
+        return try await store.change { transaction in
+            let device = try Self.reachable(deviceID, transaction)
+            try Self.require(caller, .write, scope, of: device)
+            guard device.state == .enrolled else {
+                throw CoreError(.conflict, "device.not_enrolled", "device \(deviceID) is not enrolled")
+            }
+            try transaction.save(item)
+            return item
+        }
+    }
+
+    // MARK: - Rules
+
+    /// Administrators and device enrolment managers manage devices (Apple Business Manager's roles).
+    static func requireDeviceAuthority(_ actor: Actor) throws {
+        guard !actor.roles.isDisjoint(with: [.administrator, .deviceEnrolmentManager]) else {
+            throw CoreError(
+                .notPermitted, "device.authority", "only administrators and device enrolment managers manage devices")
+        }
+    }
+
+    private static func reachable(_ id: String, _ reader: any StoreReader) throws -> Device {
+        guard let device = try reader.device(id: id) else {
+            throw CoreError(.notFound, "device.not_found", "no device \(ManagedAccountID.printable(id))")
+        }
+        return device
+    }
+
+    private static func require(
+        _ caller: DeviceCaller, _ operation: DeviceAccess.Operation, _ scope: DataScope, of device: Device
+    )
+        throws
+    {
+        guard DeviceAccess.may(caller, operation, scope, of: device) else {
+            throw CoreError(
+                .notPermitted, "device.scope_forbidden",
+                "the \(scope.rawValue) scope of this device is not yours to \(operation == .read ? "read" : "change")")
+        }
+    }
+
+    /// Kinds and names: 1 to 200 printable ASCII characters, no `/` (they are path segments).
+    private static func checkItemName(_ text: String, _ what: String) throws {
+        guard (1...200).contains(text.utf8.count), text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2F })
+        else {
+            throw CoreError(
+                .invalidInput, "device.item_\(what)", "an item's \(what) is 1 to 200 printable characters without '/'")
+        }
+    }
+
+    static func record(_ device: Device, action: String, actor: Actor, before: Device?) -> AuditRecord {
+        AuditRecord(
+            actor: actor, action: action, targetType: "device", targetID: device.id,
+            targetName: [device.kind.rawValue, device.product ?? "device"].joined(separator: " "),
+            before: before.map(json), after: json(device))
+    }
+
+    static func json(_ device: Device) -> String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("kind"); json.string(device.kind.rawValue)
+        json.key("ownership"); json.string(device.ownership.rawValue)
+        json.key("state"); json.string(device.state.rawValue)
+        json.key("account_id"); json.string(device.accountID)
+        if let serial = device.serialNumber { json.key("serial_number"); json.string(serial) }
+        if let udid = device.udid { json.key("udid"); json.string(udid) }
+        if let product = device.product { json.key("product"); json.string(product) }
+        json.endObject()
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
+}
