@@ -75,3 +75,24 @@ public enum CapabilityMatrix {
         ManagementAction.allCases.map { ($0, allows($0, on: ownership)) }
     }
 }
+
+/// Device-scoped OAuth scopes, `device:<device id>:<action>`: a token for one management action on one
+/// device, granted only when the capability matrix allows that action on the device's ownership.
+public enum DeviceScope {
+    public static let prefix = "device:"
+    /// The registered client scope that lets a client ask for device scopes at all.
+    public static let clientScope = "devices"
+
+    /// The device and action a scope token names; nil when it is not a device scope.
+    /// - Throws: `CoreError.invalidInput` for a device scope without a device id or with an unknown action.
+    public static func parse(_ token: String) throws -> (deviceID: String, action: ManagementAction)? {
+        guard token.hasPrefix(prefix) else { return nil }
+        let rest = token.dropFirst(prefix.count)
+        guard let colon = rest.lastIndex(of: ":"), colon != rest.startIndex else {
+            throw CoreError(
+                .invalidInput, "device_scope.malformed",
+                "device scope '\(ManagedAccountID.printable(token))' is not device:<device id>:<action>")
+        }
+        return (String(rest[..<colon]), try ManagementAction(parsing: String(rest[rest.index(after: colon)...])))
+    }
+}

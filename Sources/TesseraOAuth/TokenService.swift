@@ -74,6 +74,7 @@ public struct TokenService: Sendable {
         try request.check(client)
         switch request.grant {
         case .clientCredentials:
+            try await checkDeviceScopes(request.parameters["scope"], client: client)
             return try clientCredentials(client, request.parameters, signer: try await signer())
         case .password:
             return try await password(client, request.parameters)
@@ -93,7 +94,10 @@ public struct TokenService: Sendable {
         _ items: [(name: String, value: String)], authorization: String?, remoteAddress: String
     ) throws(OAuthError) -> Issued? {
         let request = try TokenRequest(items, authorization: authorization, remoteAddress: remoteAddress)
-        guard request.grant == .clientCredentials, let signer = keys.signerWithoutWaiting() else { return nil }
+        // Device scopes are checked against the device registry: not from memory.
+        guard request.grant == .clientCredentials, request.parameters["scope"]?.contains(DeviceScope.prefix) != true,
+            let signer = keys.signerWithoutWaiting()
+        else { return nil }
         try admit(request)
         let client: OAuthClient
         do {
@@ -172,7 +176,7 @@ public struct TokenService: Sendable {
     private func clientCredentials(_ client: OAuthClient, _ parameters: OAuthParameters, signer: SigningKeyRing.Signer)
         throws(OAuthError) -> Issued
     {
-        let scope = try grantedScope(parameters["scope"], allowed: client.scopes)
+        let scope = try grantedScope(parameters["scope"], allowed: client.scopes, deviceScopes: true)
         let token = try signedAccessToken(client: client, subject: .client, scope: scope, signer: signer)
         return Issued(accessToken: token.value, expiresIn: token.lifetime, refreshToken: nil, scope: scope)
     }
@@ -475,8 +479,37 @@ public struct TokenService: Sendable {
         }
     }
 
+    /// The device scopes of a client_credentials request, checked against the device registry and the
+    /// capability matrix: each must name an enrolled device and an action its ownership allows.
+    private func checkDeviceScopes(_ requested: String?, client: OAuthClient) async throws(OAuthError) {
+        guard let requested, requested.contains(DeviceScope.prefix) else { return }
+        // Malformed ones are left to grantedScope to report.
+        let wanted = requested.split(separator: " ").compactMap { try? DeviceScope.parse(String($0)) }
+        let ids = wanted.map(\.deviceID)
+        let devices: [Device?]
+        do {
+            devices = try await store.read { reader in try ids.map { try reader.device(id: $0) } }
+        } catch {
+            throw .serverError("cannot read the device registry")
+        }
+        for (scope, device) in zip(wanted, devices) {
+            guard let device, device.state == .enrolled else {
+                throw .invalidScope("no enrolled device \(ManagedAccountID.printable(scope.deviceID))")
+            }
+            guard CapabilityMatrix.allows(scope.action, on: device.ownership) else {
+                throw .invalidScope(
+                    "the capability matrix does not allow \(scope.action.rawValue) on a \(device.ownership.rawValue) device"
+                )
+            }
+        }
+    }
+
     /// The scope to grant: what was asked for, if the client may have all of it; else all it may have.
-    func grantedScope(_ requested: String?, allowed: Set<String>) throws(OAuthError) -> Set<String> {
+    /// Device scopes (`device:<id>:<action>`) only with `deviceScopes` (client_credentials) and for a
+    /// client registered with the `devices` scope; `checkDeviceScopes` checks them against the registry.
+    func grantedScope(_ requested: String?, allowed: Set<String>, deviceScopes: Bool = false) throws(OAuthError)
+        -> Set<String>
+    {
         guard let requested else { return allowed }
         let asked: Set<String>
         do {
@@ -484,7 +517,21 @@ public struct TokenService: Sendable {
         } catch {
             throw .invalidScope("scope is malformed")
         }
-        let refused = asked.subtracting(allowed)
+        let devices = asked.filter { $0.hasPrefix(DeviceScope.prefix) }
+        if !devices.isEmpty {
+            guard deviceScopes, allowed.contains(DeviceScope.clientScope) else {
+                throw .invalidScope(
+                    "device scopes are granted by client_credentials to clients registered with the scope devices")
+            }
+            for token in devices {
+                do {
+                    _ = try DeviceScope.parse(token)
+                } catch {
+                    throw .invalidScope((error as? CoreError)?.message ?? "device scope is malformed")
+                }
+            }
+        }
+        let refused = asked.subtracting(devices).subtracting(allowed)
         guard refused.isEmpty else {
             throw .invalidScope("scope not allowed for this client: \(refused.sorted().joined(separator: " "))")
         }

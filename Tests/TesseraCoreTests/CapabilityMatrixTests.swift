@@ -30,6 +30,16 @@ import Testing
         #expect(CapabilityMatrix.capabilities(of: .personal).filter(\.allowed).count == 7)
     }
 
+    @Test func deviceScopesNameADeviceAndAnAction() throws {
+        let scope = try #require(try DeviceScope.parse("device:dev-1:erase-device"))
+        #expect(scope.deviceID == "dev-1" && scope.action == .eraseDevice)
+        #expect(try DeviceScope.parse("device:a:b:lost-mode")?.deviceID == "a:b")
+        #expect(try DeviceScope.parse("mdm") == nil)
+        #expect(throws: CoreError.self) { _ = try DeviceScope.parse("device::erase-device") }
+        #expect(throws: CoreError.self) { _ = try DeviceScope.parse("device:dev-1") }
+        #expect(throws: CoreError.self) { _ = try DeviceScope.parse("device:dev-1:self-destruct") }
+    }
+
     @Test func actionNamesParse() throws {
         #expect(try ManagementAction(parsing: "Erase-Device") == .eraseDevice)
         #expect(throws: CoreError.self) { _ = try ManagementAction(parsing: "self-destruct") }
