@@ -123,6 +123,18 @@ public struct DeviceService: Sendable {
         }
     }
 
+    /// Removes one item, if `caller` may write the scope (also after un-enrolment: a person may clear
+    /// what stayed in their personal scope). False when there was no such item.
+    public func delete(kind: String, name: String, scope: DataScope, of deviceID: String, caller: DeviceCaller)
+        async throws -> Bool
+    {
+        try await store.change { transaction in
+            let device = try Self.reachable(deviceID, transaction)
+            try Self.require(caller, .write, scope, of: device)
+            return try transaction.deleteDeviceItem(deviceID: deviceID, scope: scope, kind: kind, name: name)
+        }
+    }
+
     // MARK: - Rules
 
     /// Administrators and device enrolment managers manage devices (Apple Business Manager's roles).

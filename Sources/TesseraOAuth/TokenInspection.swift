@@ -148,6 +148,16 @@ public struct TokenInspection: Sendable {
         return clientID
     }
 
+    /// Whom any bearer access token of ours speaks for: the person's account id when a person signed in
+    /// (nil for a client acting for itself), the client, and the granted scopes. Nil for no valid token.
+    public func bearer(_ authorization: String?) async -> (accountID: String?, clientID: String, scopes: Set<String>)? {
+        guard let token = Self.bearerToken(authorization), let claims = await validAccessToken(token),
+            let clientID = claims.extra["client_id"]?.stringValue
+        else { return nil }
+        let scopes = Set((claims.extra["scope"]?.stringValue ?? "").split(separator: " ").map(String.init))
+        return (claims.extra["managed_id"] != nil ? claims.subject : nil, clientID, scopes)
+    }
+
     /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme without case).
     static func bearerToken(_ authorization: String?) -> String? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {

@@ -206,6 +206,10 @@ enum Routes {
         .register(in: &router)
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
+        DeviceEndpoints(devices: runtime.devices) { [inspection = runtime.inspection] authorization in
+            await inspection.bearer(authorization).map { ($0.accountID, $0.scopes) }
+        }
+        .register(in: &router)
         if let managedAccountToken = runtime.managedAccountToken {
             ManagedAccountTokenEndpoint(service: managedAccountToken) {
                 [inspection = runtime.inspection] authorization in

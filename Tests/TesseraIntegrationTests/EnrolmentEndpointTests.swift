@@ -260,11 +260,61 @@ import Testing
         #expect(
             matrix["erase-device"] == false && matrix["erase-work-data"] == true
                 && matrix["read-personal-data"] == false)
+        // Device-scoped tokens: an MDM client gets one only for what the matrix allows on that device.
+        let mdmClient = try await runCommand(
+            tesseraBinary,
+            [
+                "clients", "create", "--config", scratch.config, "--name", "mdm", "--grant", "client_credentials",
+                "--scope", "devices", "--json",
+            ])
+        let registered = try #require(
+            try JSONSerialization.jsonObject(with: Data(mdmClient.out.utf8)) as? [String: Any])
+        let basic = "\(registered["client_id"] as? String ?? ""):\(registered["client_secret"] as? String ?? "")"
+        func clientToken(_ scope: String) async throws -> (status: Int, body: [String: Any]) {
+            let answer = try await request(
+                [
+                    "-u", basic, "--data", "grant_type=client_credentials", "--data-urlencode", "scope=\(scope)",
+                    origin + "/oauth2/token",
+                ], jar: jar)
+            return (answer.status, (try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]) ?? [:])
+        }
+        let wipe = try await clientToken("device:\(deviceID):erase-device")
+        #expect(wipe.status == 400 && wipe.body["error"] as? String == "invalid_scope")
+        let work = try await clientToken("device:\(deviceID):erase-work-data")
+        #expect(work.status == 200 && work.body["scope"] as? String == "device:\(deviceID):erase-work-data")
+        #expect(try await clientToken("device:\(deviceID):self-destruct").body["error"] as? String == "invalid_scope")
+        #expect(
+            try await clientToken("device:no-such-device:erase-work-data").body["error"] as? String == "invalid_scope")
+
+        // The data scopes over HTTP: the MDM (scope devices) and Jane (her own token), each where allowed.
+        let mdmToken = try #require(try await clientToken("devices").body["access_token"] as? String)
+        func scope(_ method: String, _ token: String, _ path: String, _ value: String? = nil) async throws -> (
+            status: Int, body: String
+        ) {
+            let answer = try await request(
+                ["-X", method, "-H", "Authorization: Bearer \(token)"] + (value.map { ["--data-binary", $0] } ?? [])
+                    + [origin + "/devices/\(deviceID)/scopes/" + path], jar: jar)
+            return (answer.status, String(decoding: answer.body, as: UTF8.self))
+        }
+        #expect(try await scope("PUT", mdmToken, "managed/items/app/com.example.mail", "1.0").status == 204)
+        #expect(try await scope("PUT", accessToken, "personal/items/document/notes", "my notes").status == 204)
+        #expect(try await scope("GET", mdmToken, "personal/items").status == 403)  // never the person's data
+        #expect(try await scope("PUT", mdmToken, "personal/items/log/x", "x").status == 403)
+        #expect(try await scope("PUT", accessToken, "managed/items/app/evil", "x").status == 403)
+        let managedItems = try await scope("GET", accessToken, "managed/items")
+        #expect(managedItems.status == 200 && managedItems.body.contains("com.example.mail"))
+        #expect(try await scope("GET", "not.a.token", "managed/items").status == 401)
+
         #expect(
             try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
                 == 0)
         let again = try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config])
         #expect(again.status == 73 && again.err.contains("not enrolled"))
+        #expect(try await clientToken("device:\(deviceID):erase-work-data").body["error"] as? String == "invalid_scope")
+        // Un-enrolment took the managed scope and left the personal one.
+        #expect(try await scope("GET", mdmToken, "managed/items").body == "[]")
+        let personalItems = try await scope("GET", accessToken, "personal/items")
+        #expect(personalItems.status == 200 && personalItems.body.contains("my notes"))
 
         // A User Enrolment request that names the device is refused; a token that is not ours is challenged.
         let named = try await request(
