@@ -79,6 +79,41 @@ import Testing
         return (status, headers, (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data())
     }
 
+    /// Jane, a local account with a temporary password (printed once by the command).
+    func createJane(_ scratch: Scratch) async throws -> String {
+        let account = try await runCommand(
+            tesseraBinary,
+            [
+                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
+                "--given-name", "Jane", "--family-name", "Doe", "--json",
+            ])
+        let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
+        return try #require(issued["temporary_password"] as? String)
+    }
+
+    /// Signs Jane in on the sign-in page the web session is on (its authorization request in `parameters`,
+    /// the CSRF cookie in `jar`), changing her temporary password first; the sign-in's answer.
+    func signInJane(
+        parameters: [String], temporary: String, origin: String, jar: String
+    ) async throws -> (status: Int, headers: [String: String], body: Data) {
+        let csrf = try #require(
+            try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
+                $0.contains("tessera_csrf")
+            }?
+            .split(separator: "\t").last.map(String.init))
+        func form(_ fields: [String]) -> [String] {
+            (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
+        }
+        let change = try await request(
+            form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
+        #expect(change.status == 200 && String(decoding: change.body, as: UTF8.self).contains("new_password"))
+        return try await request(
+            form([
+                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
+                "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
+            ]), jar: jar)
+    }
+
     @Test func discoveryOffersTheEnrolmentTheRulesSay() async throws {
         let (scratch, _) = try await enrolmentSetUp()
         let created = try await runCommand(
@@ -140,14 +175,7 @@ import Testing
 
     @Test func aUserEnrolmentSignsInWithOAuthAndReceivesItsSignedProfile() async throws {
         let (scratch, clientID) = try await enrolmentSetUp()
-        let account = try await runCommand(
-            tesseraBinary,
-            [
-                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
-                "--given-name", "Jane", "--family-name", "Doe", "--json",
-            ])
-        let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
-        let temporary = try #require(issued["temporary_password"] as? String)
+        let temporary = try await createJane(scratch)
         let server = try await ServeProcess(config: scratch.config)
         let origin = "http://127.0.0.1:\(server.port)"
         let jar = scratch.path + "/jar"
@@ -179,23 +207,8 @@ import Testing
         ]
         let page = try await request([origin + "/oauth2/authorize?" + parameters.joined(separator: "&")], jar: jar)
         #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
-        let csrf = try #require(
-            try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
-                $0.contains("tessera_csrf")
-            }?
-            .split(separator: "\t").last.map(String.init))
-        func form(_ fields: [String]) -> [String] {
-            (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
-        }
         // A temporary password is changed on the page first.
-        let change = try await request(
-            form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
-        #expect(change.status == 200 && String(decoding: change.body, as: UTF8.self).contains("new_password"))
-        let signedIn = try await request(
-            form([
-                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
-                "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
-            ]), jar: jar)
+        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
         #expect(signedIn.status == 303)
         let location = try #require(signedIn.headers["location"])
         #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
@@ -336,14 +349,7 @@ import Testing
     /// endpoint) signs the person in, and the answer is `308` to the device's callback with the token.
     @Test func aWebSignInEndsWithA308CarryingTheToken() async throws {
         let (scratch, _) = try await enrolmentSetUp(challenge: "apple-as-web")
-        let account = try await runCommand(
-            tesseraBinary,
-            [
-                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
-                "--given-name", "Jane", "--family-name", "Doe", "--json",
-            ])
-        let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
-        let temporary = try #require(issued["temporary_password"] as? String)
+        let temporary = try await createJane(scratch)
         let server = try await ServeProcess(config: scratch.config)
         let origin = "http://127.0.0.1:\(server.port)"
         // The issuer (oauth.issuer) is http://127.0.0.1:8080 here; the server listens elsewhere.
@@ -364,22 +370,9 @@ import Testing
         let authorize = local(try #require(login.headers["location"]))
         let page = try await request([authorize], jar: jar)
         #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
-        let csrf = try #require(
-            try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
-                $0.contains("tessera_csrf")
-            }?
-            .split(separator: "\t").last.map(String.init))
         let parameters = try #require(URLComponents(string: authorize)?.percentEncodedQuery).split(separator: "&").map(
             String.init)
-        func form(_ fields: [String]) -> [String] {
-            (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
-        }
-        _ = try await request(form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
-        let signedIn = try await request(
-            form([
-                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
-                "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
-            ]), jar: jar)
+        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
         #expect(signedIn.status == 303)
         let completion = local(try #require(signedIn.headers["location"]))
         #expect(completion.hasPrefix(origin + "/enrolment/login/complete?code="))
