@@ -135,7 +135,8 @@ struct Invocation: Sendable {
 
 public enum TesseraCLI {
     static let commands: [Command] =
-        AccountCommands.all + AuditCommands.all + ClientCommands.all + DeviceCommands.all + KeyCommands.all
+        AccountCommands.all + AdeCommands.all + AuditCommands.all + ClientCommands.all + DeviceCommands.all
+        + KeyCommands.all
         + SyncCommands.all
         + ConfigCommands.all
         + ServeCommand.all

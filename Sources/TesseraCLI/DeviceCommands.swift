@@ -113,7 +113,8 @@ enum DeviceCommands {
         json.key("ownership"); json.string(device.ownership.rawValue)
         json.key("supervised"); json.bool(device.supervised)
         json.key("state"); json.string(device.state.rawValue)
-        json.key("account_id"); json.string(device.accountID)
+        json.key("account_id")
+        if let accountID = device.accountID { json.string(accountID) } else { json.null() }
         for (key, value) in [
             ("product", device.product), ("os_build", device.osBuild), ("serial_number", device.serialNumber),
             ("udid", device.udid), ("enrollment_id", device.enrollmentID),

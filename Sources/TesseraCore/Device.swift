@@ -35,7 +35,8 @@ public struct Device: Sendable, Equatable, Identifiable {
     public var udid: String?
     /// User Enrolment's enrolment id, once the MDM reports it.
     public var enrollmentID: String?
-    public var accountID: String
+    /// The account that signed in; nil for an Automated Device Enrolment without sign-in.
+    public var accountID: String?
     /// The hardware model, e.g. `iPhone15,2`, and the OS build the device reported.
     public var product: String?
     public var osBuild: String?
@@ -52,7 +53,7 @@ public struct Device: Sendable, Equatable, Identifiable {
 
     public init(
         id: String, kind: EnrolmentKind, supervised: Bool, serialNumber: String? = nil, udid: String? = nil,
-        enrollmentID: String? = nil, accountID: String, product: String? = nil, osBuild: String? = nil,
+        enrollmentID: String? = nil, accountID: String?, product: String? = nil, osBuild: String? = nil,
         enrolmentTokenID: String? = nil, state: State = .enrolled, version: Int = 1, enrolledAt: Date,
         updatedAt: Date, unenrolledAt: Date? = nil
     ) {
@@ -77,7 +78,7 @@ public struct Device: Sendable, Equatable, Identifiable {
     /// - Throws: `CoreError.invalidInput` when a personal device is given a serial number or UDID, or an
     ///   organisation device an enrolment id.
     public static func enrolled(
-        id: String, kind: EnrolmentKind, accountID: String, serialNumber: String?, udid: String?,
+        id: String, kind: EnrolmentKind, accountID: String?, serialNumber: String?, udid: String?,
         enrollmentID: String? = nil, product: String?, osBuild: String?, enrolmentTokenID: String?, at now: Date
     ) throws -> Device {
         switch kind.ownership {
@@ -162,7 +163,7 @@ public enum DeviceAccess {
             return scope == .managed
                 || CapabilityMatrix.allows(.readPersonalData, on: device.ownership)
         case .account(let accountID):
-            guard accountID == device.accountID else { return false }
+            guard let owner = device.accountID, owner == accountID else { return false }
             return scope == .personal || operation == .read
         }
     }

@@ -28,13 +28,15 @@ public struct DeviceService: Sendable {
     /// is the same device; an organisation device enrolling again under its UDID replaces its earlier
     /// enrolment (which is un-enrolled, its managed scope deleted).
     public func recordEnrolment(
-        _ kind: EnrolmentKind, accountID: String, enrolmentTokenID: String, information: DeviceInformation
+        _ kind: EnrolmentKind, accountID: String?, enrolmentTokenID: String?, information: DeviceInformation
     ) async throws -> Device {
         let at = now()
         let id = newID()
         let actor = Actor.system(job: "enrolment")
         return try await store.change { [audit] transaction in
-            if let known = try transaction.device(enrolmentTokenID: enrolmentTokenID) { return known }
+            if let enrolmentTokenID, let known = try transaction.device(enrolmentTokenID: enrolmentTokenID) {
+                return known
+            }
             let device = try Device.enrolled(
                 id: id, kind: kind, accountID: accountID,
                 serialNumber: kind.ownership == .organisation ? information.serial : nil,
@@ -186,7 +188,8 @@ public struct DeviceService: Sendable {
         json.key("kind"); json.string(device.kind.rawValue)
         json.key("ownership"); json.string(device.ownership.rawValue)
         json.key("state"); json.string(device.state.rawValue)
-        json.key("account_id"); json.string(device.accountID)
+        json.key("account_id")
+        if let accountID = device.accountID { json.string(accountID) } else { json.null() }
         if let serial = device.serialNumber { json.key("serial_number"); json.string(serial) }
         if let udid = device.udid { json.key("udid"); json.string(udid) }
         if let product = device.product { json.key("product"); json.string(product) }

@@ -140,6 +140,20 @@ public struct ProfileTemplate: Sendable, Equatable {
     public func profile(
         for managedID: ManagedAccountID, enrolment: AccountDrivenEnrolment, newUUID: (() -> String)? = nil
     ) throws(ProfileError) -> PropertyList {
+        try profile(.accountDriven(managedID, enrolment), newUUID: newUUID)
+    }
+
+    /// Which enrolment a profile is for.
+    public enum Kind: Sendable, Equatable {
+        /// Account-driven: `EnrollmentMode` and `AssignedManagedAppleID` set, `AccessRights` only for ADDE.
+        case accountDriven(ManagedAccountID, AccountDrivenEnrolment)
+        /// Automated Device Enrolment: neither key; `AccessRights` required (a supervised device).
+        case automated
+    }
+
+    /// The enrolment profile of `kind`.
+    /// - Throws: `ProfileError` when a device enrolment is asked of a template without `AccessRights`.
+    public func profile(_ kind: Kind, newUUID: (() -> String)? = nil) throws(ProfileError) -> PropertyList {
         let newUUID = newUUID ?? { UUID().uuidString }
         let identityUUID = newUUID()
         var identity = self.identity
@@ -157,15 +171,20 @@ public struct ProfileTemplate: Sendable, Equatable {
         mdm["PayloadVersion"] = .integer(1)
         if mdm["PayloadDisplayName"] == nil { mdm["PayloadDisplayName"] = .string("Device management") }
         mdm["IdentityCertificateUUID"] = .string(identityUUID)
-        mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
-        switch enrolment {
-        case .user:
+        switch kind {
+        case .accountDriven(let managedID, .user):
+            mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
             mdm["EnrollmentMode"] = .string("BYOD")
             mdm["AccessRights"] = nil  // a User Enrolment profile must not carry it
-        case .device:
+        case .accountDriven(let managedID, .device):
+            mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
             mdm["EnrollmentMode"] = .string("ADDE")
             guard mdm["AccessRights"] != nil else {
                 throw ProfileError("an account-driven device enrolment needs mdm.AccessRights in the profile template")
+            }
+        case .automated:
+            guard mdm["AccessRights"] != nil else {
+                throw ProfileError("Automated Device Enrolment needs mdm.AccessRights in the profile template")
             }
         }
 
@@ -183,9 +202,7 @@ public struct ProfileTemplate: Sendable, Equatable {
     }
 
     /// The profile as devices receive it: the XML property list, CMS-signed.
-    public func signedProfile(
-        for managedID: ManagedAccountID, enrolment: AccountDrivenEnrolment, signer: CMSSigner
-    ) throws -> [UInt8] {
-        try signer.sign(try profile(for: managedID, enrolment: enrolment).xml)
+    public func signedProfile(_ kind: Kind, signer: CMSSigner) throws -> [UInt8] {
+        try signer.sign(try profile(kind).xml)
     }
 }

@@ -51,20 +51,60 @@ public struct EnrolmentEndpoints: Sendable {
     let basePath: String
     /// The `apple-as-web` sign-in, when that is the challenge.
     let webLogin: WebLogin?
+    /// Automated Device Enrolment's token-less URL, when trust anchors are configured.
+    let automated: AutomatedEnrolmentService?
 
     /// Where `WebLogin` is served, under the issuer.
     public static let loginPath = "/enrolment/login"
     public static let completionPath = "/enrolment/login/complete"
     static let stateCookie = "tessera_enrolment_state"
 
-    public init(discovery: DiscoveryService, enrolment: EnrolmentService, basePath: String, webLogin: WebLogin?) {
+    public init(
+        discovery: DiscoveryService, enrolment: EnrolmentService, basePath: String, webLogin: WebLogin?,
+        automated: AutomatedEnrolmentService?
+    ) {
         self.discovery = discovery
         self.enrolment = enrolment
         self.basePath = basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath
         self.webLogin = webLogin
+        self.automated = automated
     }
 
+    /// The last path component of the ADE URL, under `enrolment.base_url`.
+    public static let automatedPathComponent = "ade"
+
     public func register(in router: inout Router) {
+        if let automated {
+            router.add("POST", basePath + "/" + Self.automatedPathComponent, name: "enrolment_ade") { request in
+                let outcome: AutomatedEnrolmentService.Outcome
+                do {
+                    outcome = try await automated.enrol(machineInfo: request.body)
+                } catch {
+                    return Self.noStore(.json(500, Self.error("server_error", "the enrolment profile cannot be made")))
+                }
+                switch outcome {
+                case .profile(let profile):
+                    var response = HTTPResponse(status: 200, body: profile)
+                    response.headers.set("Content-Type", "application/x-apple-aspen-config")
+                    return Self.noStore(response)
+                case .softwareUpdateRequired(let minimum):
+                    var json = JSONWriter()
+                    json.beginObject()
+                    json.key("code"); json.string("com.apple.softwareupdate.required")
+                    json.key("description")
+                    json.string("\(minimum.family.rawValue) enrolment needs OS \(minimum.version) or later")
+                    json.key("message"); json.string("This device needs a software update before it can enrol.")
+                    json.key("details")
+                    json.beginObject()
+                    json.key("OSVersion"); json.string(minimum.version)
+                    json.endObject()
+                    json.endObject()
+                    return Self.noStore(.json(403, json.bytes))
+                case .refused(let status, let message):
+                    return Self.noStore(.json(status, Self.error("invalid_request", message)))
+                }
+            }
+        }
         if let webLogin {
             router.add("GET", Self.loginPath, name: "enrolment_login") { request in
                 let identifier = request.queryItems.first { $0.name == "user-identifier" }?.value

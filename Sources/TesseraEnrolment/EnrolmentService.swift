@@ -112,7 +112,7 @@ public struct EnrolmentService: Sendable {
         else {
             return .signIn(challenge: challenge.header)
         }
-        let profile = try template.signedProfile(for: managedID, enrolment: kind, signer: signer)
+        let profile = try template.signedProfile(.accountDriven(managedID, kind), signer: signer)
         _ = try await devices.recordEnrolment(
             kind == .user ? .user : .adde, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID,
             information: information)

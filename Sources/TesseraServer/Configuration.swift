@@ -1,6 +1,7 @@
 import Foundation
 public import TesseraCore
 public import TesseraDirectory
+public import TesseraEnrolment
 import TesseraHTTP
 import TesseraPlatform
 
@@ -63,6 +64,9 @@ public struct TesseraConfiguration: Sendable {
         public var profileTemplate: String
         public var signingCertificate: String
         public var signingKey: String
+        /// Automated Device Enrolment: the trust anchors' file (nil: no ADE endpoint) and minimum OS versions.
+        public var adeTrustAnchors: String?
+        public var adeMinimumOSVersions: [AutomatedEnrolmentService.MinimumOS]
     }
 
     public var server: Server
@@ -261,7 +265,18 @@ extension TesseraConfiguration {
         if case .string(let text) = values["enrolment.base_url"] { baseURL = text }
         var lines: [String] = []
         if case .strings(let list) = values["enrolment.discovery_rules"] { lines = list }
+        var anchors = ""
+        if case .string(let text) = values["enrolment.ade_trust_anchors"] { anchors = text }
+        var minimumLines: [String] = []
+        if case .strings(let list) = values["enrolment.ade_minimum_os_versions"] { minimumLines = list }
         guard !baseURL.isEmpty else {
+            for (key, isSet) in [
+                ("ade_trust_anchors", !anchors.isEmpty), ("ade_minimum_os_versions", !minimumLines.isEmpty),
+            ]
+            where isSet {
+                throw ConfigurationError(
+                    key: "enrolment." + key, "needs enrolment.base_url, under which Tessera serves the ADE URL")
+            }
             guard lines.isEmpty else {
                 throw ConfigurationError(
                     key: "enrolment.discovery_rules", "needs enrolment.base_url, the URL the rules send devices to")
@@ -306,12 +321,24 @@ extension TesseraConfiguration {
         guard (try? OAuthRules.scopes(scope)) != nil else {
             throw ConfigurationError(key: "enrolment.oauth_scope", "'\(scope)' is not a valid OAuth scope")
         }
+        if !anchors.isEmpty, !FileManager.default.isReadableFile(atPath: anchors) {
+            throw ConfigurationError(
+                key: "enrolment.ade_trust_anchors", "file \(anchors) does not exist or is not readable")
+        }
+        var minimums: [AutomatedEnrolmentService.MinimumOS] = []
+        for line in minimumLines {
+            do {
+                minimums.append(try AutomatedEnrolmentService.MinimumOS(parsing: line))
+            } catch let error as CoreError {
+                throw ConfigurationError(key: "enrolment.ade_minimum_os_versions", error.message)
+            }
+        }
         return Discovery(
             baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
             policy: DiscoveryPolicy(rules: rules),
             challenge: challenge, clientID: clientID, scope: scope, profileTemplate: files[0],
             signingCertificate: files[1],
-            signingKey: files[2])
+            signingKey: files[2], adeTrustAnchors: anchors.isEmpty ? nil : anchors, adeMinimumOSVersions: minimums)
     }
 }
 

@@ -284,6 +284,16 @@ enum ConfigurationSchema {
             path: "enrolment.profile_signing_key", kind: .optionalPath, defaultValue: .null,
             summary: "PEM private key of the profile signing certificate"),
         ConfigKey(
+            path: "enrolment.ade_trust_anchors", kind: .optionalPath, defaultValue: .null,
+            summary:
+                "PEM certificates device identities must chain to (the Apple Root CA) for Automated Device Enrolment; null: no POST <base_url>/ade"
+        ),
+        ConfigKey(
+            path: "enrolment.ade_minimum_os_versions", kind: .strings, defaultValue: .strings([]),
+            summary:
+                "\"<model family>: <version>\" lines: older devices that can update are told to (403 softwareupdate.required)"
+        ),
+        ConfigKey(
             path: "enrolment.maid_server_uuid", kind: .string, defaultValue: .string(""),
             summary:
                 "the MDM server's UUID in Apple Business Manager (iss of com.apple.maid tokens); empty: no such tokens"),

@@ -30,6 +30,8 @@ public struct TesseraRuntime: Sendable {
     public let devices: DeviceService
     /// The `apple-as-web` sign-in, when `enrolment.challenge` is `apple-as-web`.
     public let webLogin: WebLogin?
+    /// Automated Device Enrolment's token-less URL, when `enrolment.ade_trust_anchors` is set.
+    public let automatedEnrolment: AutomatedEnrolmentService?
     /// The `com.apple.maid` token, when `enrolment.maid_server_uuid` is set.
     public let managedAccountToken: ManagedAccountTokenService?
     public let logger: Logger
@@ -144,6 +146,10 @@ public struct TesseraRuntime: Sendable {
                     return try? await tokens.token(items, authorization: nil, remoteAddress: remoteAddress).accessToken
                 }
             },
+            automatedEnrolment: try configuration.discovery.flatMap { settings -> AutomatedEnrolmentService? in
+                guard let anchors = settings.adeTrustAnchors else { return nil }
+                return try Self.automatedEnrolment(settings, anchors: anchors, devices: devices)
+            },
             managedAccountToken: try configuration.managedAccountToken.map { settings in
                 guard let data = FileManager.default.contents(atPath: settings.keyFile),
                     let pem = String(data: data, encoding: .utf8)
@@ -164,32 +170,56 @@ public struct TesseraRuntime: Sendable {
 }
 
 extension TesseraRuntime {
+    /// The profile template and the signing identity of the configuration, read and checked.
+    static func profileParts(_ settings: TesseraConfiguration.Discovery) throws -> (ProfileTemplate, CMSSigner) {
+        let template: ProfileTemplate
+        do {
+            template = try ProfileTemplate(
+                json5: Array(try readText(settings.profileTemplate, "enrolment.profile_template").utf8))
+        } catch let error as ProfileError {
+            throw ConfigurationError(key: "enrolment.profile_template", "\(settings.profileTemplate): \(error.message)")
+        }
+        do {
+            let signer = try CMSSigner(
+                certificatePEM: try readText(settings.signingCertificate, "enrolment.profile_signing_certificate"),
+                keyPEM: try readText(settings.signingKey, "enrolment.profile_signing_key"))
+            return (template, signer)
+        } catch let error as CryptoError {
+            throw ConfigurationError(key: "enrolment.profile_signing_key", error.message)
+        }
+    }
+
+    /// A file the configuration names, as UTF-8 text.
+    static func readText(_ path: String, _ key: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw ConfigurationError(key: key, "cannot read \(path) as UTF-8 text")
+        }
+        return text
+    }
+
+    /// ADE's service: the trust anchors, template and signing identity read and checked.
+    static func automatedEnrolment(
+        _ settings: TesseraConfiguration.Discovery, anchors: String, devices: DeviceService
+    ) throws -> AutomatedEnrolmentService {
+        let (template, signer) = try profileParts(settings)
+        let verifier: CMSVerifier
+        do {
+            verifier = try CMSVerifier(trustAnchorsPEM: try readText(anchors, "enrolment.ade_trust_anchors"))
+        } catch let error as CryptoError {
+            throw ConfigurationError(key: "enrolment.ade_trust_anchors", "\(anchors): \(error.message)")
+        }
+        return AutomatedEnrolmentService(
+            reader: DeviceInformationReader(verifier: verifier), template: template, signer: signer, devices: devices,
+            minimums: settings.adeMinimumOSVersions)
+    }
+
     /// The enrolment endpoint's service: the profile template and signing identity read and checked.
     static func enrolment(
         _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, domains: ManagedDomains,
         devices: DeviceService, bearer: @escaping @Sendable (String?) async -> EnrolmentService.SignedIn?
     ) throws -> EnrolmentService {
-        func read(_ path: String, _ key: String) throws -> String {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-            else {
-                throw ConfigurationError(key: "enrolment." + key, "cannot read \(path) as UTF-8 text")
-            }
-            return text
-        }
-        let template: ProfileTemplate
-        do {
-            template = try ProfileTemplate(json5: Array(try read(settings.profileTemplate, "profile_template").utf8))
-        } catch let error as ProfileError {
-            throw ConfigurationError(key: "enrolment.profile_template", "\(settings.profileTemplate): \(error.message)")
-        }
-        let signer: CMSSigner
-        do {
-            signer = try CMSSigner(
-                certificatePEM: try read(settings.signingCertificate, "profile_signing_certificate"),
-                keyPEM: try read(settings.signingKey, "profile_signing_key"))
-        } catch let error as CryptoError {
-            throw ConfigurationError(key: "enrolment.profile_signing_key", error.message)
-        }
+        let (template, signer) = try profileParts(settings)
         let challenge: EnrolmentService.Challenge =
             settings.challenge == "apple-as-web"
             ? .web(loginURL: oauth.issuer + EnrolmentEndpoints.loginPath)

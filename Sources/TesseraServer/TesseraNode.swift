@@ -221,7 +221,8 @@ enum Routes {
             let base = runtime.configuration.discovery.flatMap({ URL(string: $0.baseURL) })
         {
             EnrolmentEndpoints(
-                discovery: discovery, enrolment: enrolment, basePath: base.path, webLogin: runtime.webLogin
+                discovery: discovery, enrolment: enrolment, basePath: base.path, webLogin: runtime.webLogin,
+                automated: runtime.automatedEnrolment
             )
             .register(in: &router)
         }

@@ -184,7 +184,7 @@ enum SQLiteMigrations {
                     serial_number TEXT,
                     udid TEXT,
                     enrollment_id TEXT,
-                    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+                    account_id TEXT REFERENCES accounts (id) ON DELETE CASCADE,  -- NULL: ADE without sign-in
                     product TEXT,
                     os_build TEXT,
                     enrolment_token_id TEXT UNIQUE,

@@ -105,7 +105,8 @@ extension SQLiteTransaction {
     private static func deviceValues(_ device: Device) -> [SQLiteValue] {
         [
             .text(device.kind.rawValue), .integer(device.supervised ? 1 : 0), .optional(device.serialNumber),
-            .optional(device.udid), .optional(device.enrollmentID), .text(device.accountID), .optional(device.product),
+            .optional(device.udid), .optional(device.enrollmentID), .optional(device.accountID),
+            .optional(device.product),
             .optional(device.osBuild), .optional(device.enrolmentTokenID), .text(device.state.rawValue),
             .integer(Int64(device.version)), .date(device.enrolledAt), .date(device.updatedAt),
             .optionalDate(device.unenrolledAt),
@@ -121,7 +122,7 @@ extension SQLiteTransaction {
         }
         return Device(
             id: try row.requiredText(0), kind: kind, supervised: row.int(2) != 0, serialNumber: row.text(3),
-            udid: row.text(4), enrollmentID: row.text(5), accountID: try row.requiredText(6), product: row.text(7),
+            udid: row.text(4), enrollmentID: row.text(5), accountID: row.text(6), product: row.text(7),
             osBuild: row.text(8), enrolmentTokenID: row.text(9), state: state, version: Int(row.int(11)),
             enrolledAt: enrolledAt, updatedAt: updatedAt, unenrolledAt: row.date(14))
     }

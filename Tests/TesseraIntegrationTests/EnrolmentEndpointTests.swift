@@ -10,7 +10,9 @@ import Testing
 
     /// A scratch configuration with enrolment on: the shipped profile template, a signing certificate
     /// made here, device fixtures from Fixtures/enrolment, and the enrolment client registered.
-    func enrolmentSetUp(challenge: String = "apple-oauth2") async throws -> (scratch: Scratch, clientID: String) {
+    func enrolmentSetUp(challenge: String = "apple-oauth2", extra: String = "") async throws -> (
+        scratch: Scratch, clientID: String
+    ) {
         let scratch = try Scratch(
             """
             "accounts": { "managed_domains": ["appleid.example.com", "partner.example.com"] },
@@ -25,7 +27,7 @@ import Testing
               "oauth_client_id": "@CLIENT@",
               "profile_template": "\(Self.repository)/Config/enrolment-profile.json5",
               "profile_signing_certificate": "@DIR@/signer.pem",
-              "profile_signing_key": "@DIR@/signer.key"
+              "profile_signing_key": "@DIR@/signer.key"\(extra)
             }
             """)
         let made = try await runCommand(
@@ -485,6 +487,76 @@ import Testing
             ],
             jar: jar)
         #expect(refused.status == 401 && refused.headers["www-authenticate"]?.contains("scope=\"maid\"") == true)
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// Automated Device Enrolment's token-less URL: the signed MachineInfo (chained to the fixture root,
+    /// which stands in for the Apple Root CA) gets the profile, unless the OS is too old for a device that
+    /// can update; devices outside the trust, tampered or cut short are refused.
+    @Test func automatedDeviceEnrolment() async throws {
+        func serve(minimum: String) async throws -> (Scratch, ServeProcess) {
+            let (scratch, _) = try await enrolmentSetUp(
+                extra: """
+                    , "ade_trust_anchors": "@DIR@/device/root.pem", "ade_minimum_os_versions": ["\(minimum)"]
+                    """)
+            try scratch.write(
+                "tessera.json",
+                try String(contentsOfFile: scratch.config, encoding: .utf8).replacingOccurrences(
+                    of: "@DIR@", with: scratch.path))
+            return (scratch, try await ServeProcess(config: scratch.config))
+        }
+        // The fixture device runs 17.4.1 and says it can update.
+        let (old, tooNew) = try await serve(minimum: "iPhone: 17.5")
+        let jar = old.path + "/jar"
+        let update = try await request(
+            ["--data-binary", "@\(old.path)/device/machineinfo.p7", "http://127.0.0.1:\(tooNew.port)/enrol/ade"],
+            jar: jar)
+        #expect(update.status == 403)
+        let answer = try #require(try JSONSerialization.jsonObject(with: update.body) as? [String: Any])
+        #expect(answer["code"] as? String == "com.apple.softwareupdate.required")
+        #expect((answer["details"] as? [String: Any])?["OSVersion"] as? String == "17.5")
+        tooNew.signal(SIGTERM)
+        #expect(try await tooNew.waitForExit() == 0)
+
+        let (scratch, server) = try await serve(minimum: "iPhone: 17.0")
+        let origin = "http://127.0.0.1:\(server.port)"
+        func post(_ fixture: String) async throws -> (status: Int, headers: [String: String], body: Data) {
+            try await request(["--data-binary", "@\(scratch.path)/device/\(fixture)", origin + "/enrol/ade"], jar: jar)
+        }
+        let enrolled = try await post("machineinfo.p7")
+        #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
+        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/ade.der"))
+        let verified = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/ade.der", "-CAfile",
+                scratch.path + "/signer.pem",
+                "-purpose", "any", "-out", scratch.path + "/ade.plist",
+            ])
+        #expect(verified.status == 0, "\(verified.err)")
+        let profile = try #require(
+            try PropertyListSerialization.propertyList(
+                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/ade.plist")), format: nil)
+                as? [String: Any])
+        let mdm = try #require((profile["PayloadContent"] as? [[String: Any]])?.last)
+        #expect(mdm["EnrollmentMode"] == nil && mdm["AccessRights"] as? Int == 8191)
+        let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
+        let device = try #require(
+            (try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])?.first)
+        #expect(device["kind"] as? String == "ade" && device["supervised"] as? Bool == true)
+        #expect(device["udid"] as? String == "00008030-001A2B3C4D5E6F70" && device["account_id"] is NSNull)
+        #expect(try await post("machineinfo-unknown-ca.p7").status == 403)
+        #expect(try await post("machineinfo-tampered.p7").status == 403)
+        #expect(try await post("machineinfo-truncated.p7").status == 400)
+
+        let ade = try await runCommand(
+            tesseraBinary, ["ade", "profile", "--config", scratch.config, "--name", "Example"])
+        let printed = try #require(try JSONSerialization.jsonObject(with: Data(ade.out.utf8)) as? [String: Any])
+        #expect(
+            printed["url"] as? String == "https://mdm.example.com/enrol/ade"
+                && printed["is_supervised"] as? Bool == true)
+        #expect(printed["profile_name"] as? String == "Example")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

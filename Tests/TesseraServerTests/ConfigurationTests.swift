@@ -205,6 +205,20 @@ import Testing
         expectError(
             #"{"enrolment": {"maid_server_uuid": "6F0A2D5E-1C34-4B8E-9D1A-2F3B4C5D6E7F"}}"#,
             key: "enrolment.maid_signing_key", containing: "must be set")
+        // Automated Device Enrolment: under base_url; minimum OS lines checked.
+        let ade = try load(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(files), "ade_trust_anchors": "\#(file)", "ade_minimum_os_versions": ["iPhone: 17.1", "Mac: 14.2"]}}"#
+        )
+        #expect(ade.discovery?.adeTrustAnchors == file && ade.discovery?.adeMinimumOSVersions.count == 2)
+        expectError(
+            #"{"enrolment": {"ade_trust_anchors": "\#(file)"}}"#, key: "enrolment.ade_trust_anchors",
+            containing: "needs enrolment.base_url")
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(files), "ade_minimum_os_versions": ["Toaster: 1"]}}"#,
+            key: "enrolment.ade_minimum_os_versions", containing: "model family")
+        expectError(
+            #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(files), "ade_trust_anchors": "/nonexistent.pem"}}"#,
+            key: "enrolment.ade_trust_anchors", containing: "not readable")
         let noClient = files.replacingOccurrences(of: #""device""#, with: #""""#)
         expectError(
             #"{"enrolment": {"base_url": "https://mdm.example.com/enrol", \#(noClient)}}"#,
