@@ -40,8 +40,8 @@ public struct Device: Sendable, Equatable, Identifiable {
     /// The hardware model, e.g. `iPhone15,2`, and the OS build the device reported.
     public var product: String?
     public var osBuild: String?
-    /// The sign-in (access token `jti`) the device enrolled with: a device that repeats its POST with
-    /// the same token is the same device.
+    /// The sign-in the device enrolled with (its access token's family, or the token's `jti`): a device
+    /// that repeats its POST within that sign-in, refreshed tokens included, is the same device.
     public var enrolmentTokenID: String?
     public var state: State
     public var version: Int

@@ -60,7 +60,8 @@ public struct EnrolmentService: Sendable {
     public struct SignedIn: Sendable, Equatable {
         public var accountID: String
         public var managedID: String
-        /// The access token's `jti`: the enrolment's identity (a repeated POST is the same enrolment).
+        /// The sign-in: the access token's family (refreshes keep it), else its `jti`. A repeated POST
+        /// within one sign-in is the same enrolment.
         public var tokenID: String
 
         public init(accountID: String, managedID: String, tokenID: String) {

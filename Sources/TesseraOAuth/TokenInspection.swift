@@ -123,7 +123,8 @@ public struct TokenInspection: Sendable {
 
     /// Whom a bearer access token of ours (`Authorization: Bearer …`, RFC 6750) speaks for: it must be
     /// genuine, unexpired and unrevoked, issued to `clientID`, and for an account that can still sign in.
-    /// Nil otherwise (the caller answers with its challenge).
+    /// `tokenID` names the sign-in: the token family when the token has one (a refreshed token keeps
+    /// it), else the token's `jti`. Nil otherwise (the caller answers with its challenge).
     public func bearerAccount(_ authorization: String?, clientID: String) async -> (
         accountID: String, managedID: String, tokenID: String
     )? {
@@ -131,9 +132,11 @@ public struct TokenInspection: Sendable {
         guard let claims = await validAccessToken(token),
             let issuedTo = claims.extra["client_id"]?.stringValue, issuedTo.utf8.elementsEqual(clientID.utf8),
             let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject,
-            let tokenID = claims.jwtID
+            let jti = claims.jwtID
         else { return nil }
-        return (accountID, managedID, tokenID)
+        // The sign-in: the token family (which refreshes keep), else the token itself.
+        let family = try? await store.read { try $0.tokenFamilyID(accessTokenJTI: jti) }
+        return (accountID, managedID, (family ?? nil) ?? jti)
     }
 
     /// The client a bearer access token of ours was issued to for itself (client_credentials: no

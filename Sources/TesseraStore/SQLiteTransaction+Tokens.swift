@@ -112,6 +112,12 @@ extension SQLiteTransaction {
             [.text(jti), .text(familyID), .date(expiresAt)])
     }
 
+    func tokenFamilyID(accessTokenJTI jti: String) throws -> String? {
+        try connection.query("SELECT family_id FROM family_access_tokens WHERE jti = ?", [.text(jti)]) {
+            try $0.requiredText(0)
+        }.first
+    }
+
     func revokeAccessToken(jti: String, expiresAt: Date) throws {
         try connection.execute(
             "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",

@@ -69,6 +69,8 @@ public protocol StoreReader {
     func tokenFamily(id: String) throws -> TokenFamily?
     func authorizationCode(hash: String) throws -> AuthorizationCode?
     func refreshToken(hash: String) throws -> RefreshToken?
+    /// The token family an access token was issued in (a code or refresh token's), if any.
+    func tokenFamilyID(accessTokenJTI jti: String) throws -> String?
     /// Whether an access token's `jti` was revoked, by itself or with its family.
     func isAccessTokenRevoked(jti: String) throws -> Bool
     /// The account of a live browser session (by the hash of its cookie value), if any.

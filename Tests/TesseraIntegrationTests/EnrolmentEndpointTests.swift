@@ -256,12 +256,23 @@ import Testing
                 && mdm["AssignedManagedAppleID"] as? String == "jane@appleid.example.com")
         #expect(mdm["AccessRights"] == nil)
 
-        // The enrolment recorded a personal device bound to Jane (a repeated POST would be the same one).
-        _ = try await request(
+        // The enrolment recorded a personal device bound to Jane. A repeated POST, even with a refreshed
+        // token (the device refreshes as the public client), is the same enrolment.
+        let refreshed = try await request(
             [
-                "-H", "Authorization: Bearer \(accessToken)", "--data-binary", "@" + userRequest,
+                "--data", "grant_type=refresh_token", "--data-urlencode",
+                "refresh_token=\(answer["refresh_token"] as? String ?? "")", "--data", "client_id=\(clientID)",
+                origin + "/oauth2/token",
+            ], jar: jar)
+        let renewed = try #require(
+            (try JSONSerialization.jsonObject(with: refreshed.body) as? [String: Any])?["access_token"] as? String)
+        #expect(renewed != accessToken)
+        let repeated = try await request(
+            [
+                "-H", "Authorization: Bearer \(renewed)", "--data-binary", "@" + userRequest,
                 origin + "/enrol/byod",
             ], jar: jar)
+        #expect(repeated.status == 200)
         let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
         let devices = try #require(try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])
         #expect(devices.count == 1 && devices.first?["kind"] as? String == "user")
