@@ -5,7 +5,8 @@ SHELL := /bin/bash
 CONFIG ?= Config/tessera.json
 # Debian packages the build links against, and what the tests start or drive.
 BUILD_PACKAGES := pkg-config libssl-dev libsqlite3-dev libldap2-dev libkrb5-dev libpq-dev libsasl2-dev
-TEST_PACKAGES := openssl curl python3 python3-venv chromium slapd ldap-utils krb5-kdc krb5-admin-server krb5-user
+TEST_PACKAGES := openssl curl python3 python3-venv chromium slapd ldap-utils krb5-kdc krb5-admin-server krb5-user \
+	nginx
 # The interoperability tests (Tests/Interop): pytest and third-party OAuth clients from PyPI, in a venv.
 INTEROP_VENV := .build/interop-venv
 INTEROP_REQUIREMENTS := Tests/Interop/requirements.txt
@@ -32,8 +33,10 @@ endef
 deps:
 	$(call apt_install,$(BUILD_PACKAGES))
 
-# slapd is preseeded unconfigured: the tests start their own servers (slapd, krb5kdc), no system daemon
-# is wanted (Debian's krb5-kdc has no realm until one is created, so it starts none).
+# slapd is preseeded unconfigured: the tests start their own servers (slapd, krb5kdc, nginx), no system
+# daemon is wanted (Debian's krb5-kdc has no realm until one is created, so it starts none; where the
+# system lets packages start services, Debian's nginx starts its default site on port 80, which the tests
+# do not use).
 test-deps: deps
 	@if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 		echo "slapd slapd/no_configuration boolean true" | $$sudo debconf-set-selections
@@ -59,10 +62,13 @@ run: release
 # server with third-party clients; pytest's summary counts skips and xfails, which fail the run too.
 test: test-deps
 	swift build --build-tests
-	@# A test process that crashed cannot stop the slapd and krb5kdc servers it started: end any left.
+	@# A test process that crashed cannot stop the servers it started (slapd, krb5kdc, nginx and its stand-in
+	@# MDM): end any left.
 	@set -o pipefail; status=0; swift test 2>&1 | tee .build/test-output.log || status=$$?; \
 		pkill -KILL -f '^/usr/sbin/slapd .*/tessera-slap[d]-' 2>/dev/null || true; \
-		pkill -KILL -f '^/usr/sbin/krb5kdc -n -P .*/tessera-kd[c]-' 2>/dev/null || true; exit $$status
+		pkill -KILL -f '^/usr/sbin/krb5kdc -n -P .*/tessera-kd[c]-' 2>/dev/null || true; \
+		pkill -KILL -f '^/usr/sbin/nginx -c .*/tessera-ngin[x]-' 2>/dev/null || true; \
+		pkill -KILL -f '^/usr/bin/python3 .*/tessera-ngin[x]-.*/mdm.py' 2>/dev/null || true; exit $$status
 	@if grep -E '(^|[^a-z])skipped' .build/test-output.log | grep -vE '0 (tests )?skipped' >/dev/null; then \
 		echo "make test: some tests were skipped:"; grep -E 'skipped' .build/test-output.log; exit 1; fi
 	@if [ ! -x $(INTEROP_VENV)/bin/python ] || ! cmp -s $(INTEROP_REQUIREMENTS) $(INTEROP_VENV)/requirements.txt; then \

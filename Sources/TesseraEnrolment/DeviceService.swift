@@ -52,6 +52,12 @@ public struct DeviceService: Sendable {
         }
     }
 
+    /// The device a sign-in (token family or `jti`, see `EnrolmentService.SignedIn`) enrolled, if any:
+    /// for the enrolment's own requests, so no actor is checked.
+    public func device(ofSignIn tokenID: String) async throws -> Device? {
+        try await store.read { try $0.device(enrolmentTokenID: tokenID) }
+    }
+
     /// Devices, newest first; bound to `managedID`'s account when given.
     public func devices(of managedID: ManagedAccountID? = nil, by actor: Actor) async throws -> [Device] {
         try Self.requireDeviceAuthority(actor)

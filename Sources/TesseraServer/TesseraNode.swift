@@ -225,6 +225,7 @@ enum Routes {
                 automated: runtime.automatedEnrolment
             )
             .register(in: &router)
+            ForwardAuthEndpoint(enrolment: enrolment, devices: runtime.devices).register(in: &router)
         }
         router.add("GET", "/metrics", name: "metrics") { _ in
             var directory = ""

@@ -1,4 +1,5 @@
 import Foundation
+import TesseraTestSupport
 import Testing
 
 /// Account-driven enrolment through `tessera serve`, as a device plays it (PROTOCOLS.md §1): discovery,
@@ -116,6 +117,38 @@ import Testing
             ]), jar: jar)
     }
 
+    /// What a device does after the `apple-oauth2` challenge, with the checks of each step: the sign-in
+    /// page (prefilled from `login_hint`, no PKCE), Jane's sign-in there, the `303` to the device's
+    /// callback with the code and its `state`, and the code for tokens (a public client). The token answer.
+    func deviceSignsIn(clientID: String, temporary: String, origin: String, jar: String) async throws -> [String: Any] {
+        let state = UUID().uuidString
+        let parameters = [
+            "response_type=code", "client_id=\(clientID)",
+            "redirect_uri=apple-remotemanagement-user-login%3A%2Foauth2%2Fredirection", "state=\(state)",
+            "login_hint=jane%40appleid.example.com", "scope=enrolment",
+        ]
+        let page = try await request([origin + "/oauth2/authorize?" + parameters.joined(separator: "&")], jar: jar)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
+        // A temporary password is changed on the page first.
+        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
+        #expect(signedIn.status == 303)
+        let location = try #require(signedIn.headers["location"])
+        #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
+        let query = try #require(URLComponents(string: location)?.queryItems)
+        #expect(query.first { $0.name == "state" }?.value == state)
+        let code = try #require(query.first { $0.name == "code" }?.value)
+        let tokens = try await request(
+            [
+                "--data", "grant_type=authorization_code", "--data-urlencode", "code=\(code)", "--data-urlencode",
+                "redirect_uri=apple-remotemanagement-user-login:/oauth2/redirection", "--data", "client_id=\(clientID)",
+                origin + "/oauth2/token",
+            ], jar: jar)
+        #expect(tokens.status == 200)
+        let answer = try #require(try JSONSerialization.jsonObject(with: tokens.body) as? [String: Any])
+        #expect(answer["refresh_token"] is String && answer["token_type"] as? String == "Bearer")
+        return answer
+    }
+
     @Test func discoveryOffersTheEnrolmentTheRulesSay() async throws {
         let (scratch, _) = try await enrolmentSetUp()
         let created = try await runCommand(
@@ -200,35 +233,9 @@ import Testing
                 + "redirect-url=\"apple-remotemanagement-user-login:/oauth2/redirection\", client-id=\"\(clientID)\", scope=\"enrolment\""
         )
 
-        // 2. The device's web session: the sign-in page, prefilled from login_hint; no PKCE.
-        let state = UUID().uuidString
-        let parameters = [
-            "response_type=code", "client_id=\(clientID)",
-            "redirect_uri=apple-remotemanagement-user-login%3A%2Foauth2%2Fredirection", "state=\(state)",
-            "login_hint=jane%40appleid.example.com", "scope=enrolment",
-        ]
-        let page = try await request([origin + "/oauth2/authorize?" + parameters.joined(separator: "&")], jar: jar)
-        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
-        // A temporary password is changed on the page first.
-        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
-        #expect(signedIn.status == 303)
-        let location = try #require(signedIn.headers["location"])
-        #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
-        let query = try #require(URLComponents(string: location)?.queryItems)
-        #expect(query.first { $0.name == "state" }?.value == state)
-        let code = try #require(query.first { $0.name == "code" }?.value)
-
-        // 3. The code for tokens at the token endpoint (a public client: no secret, no PKCE).
-        let tokens = try await request(
-            [
-                "--data", "grant_type=authorization_code", "--data-urlencode", "code=\(code)", "--data-urlencode",
-                "redirect_uri=apple-remotemanagement-user-login:/oauth2/redirection", "--data", "client_id=\(clientID)",
-                origin + "/oauth2/token",
-            ], jar: jar)
-        #expect(tokens.status == 200)
-        let answer = try #require(try JSONSerialization.jsonObject(with: tokens.body) as? [String: Any])
+        // 2. and 3. The device signs in (apple-oauth2) and takes its tokens.
+        let answer = try await deviceSignsIn(clientID: clientID, temporary: temporary, origin: origin, jar: jar)
         let accessToken = try #require(answer["access_token"] as? String)
-        #expect(answer["refresh_token"] is String && answer["token_type"] as? String == "Bearer")
 
         // 4. The bearer POST: the signed profile.
         let enrolled = try await request(
@@ -568,6 +575,61 @@ import Testing
             printed["url"] as? String == "https://mdm.example.com/enrol/ade"
                 && printed["is_supervised"] as? Bool == true)
         #expect(printed["profile_name"] as? String == "Example")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    /// Forward authentication through a real nginx in front of a stand-in MDM: the enrolled device's
+    /// requests reach the MDM with its identity; without a token the device gets the challenge; once
+    /// un-enrolled, `403 com.apple.unrecognized.device`.
+    @Test func anMDMBehindNginxAsksTesseraAboutEveryDeviceRequest() async throws {
+        let (scratch, clientID) = try await enrolmentSetUp()
+        let temporary = try await createJane(scratch)
+        let server = try await ServeProcess(config: scratch.config)
+        let origin = "http://127.0.0.1:\(server.port)"
+        let jar = scratch.path + "/jar"
+        let token = try #require(
+            try await deviceSignsIn(clientID: clientID, temporary: temporary, origin: origin, jar: jar)["access_token"]
+                as? String)
+        let nginx = try await TestNginx.start(repository: Self.repository, tesseraPort: server.port)
+        defer { nginx.stop() }
+        let checkIn = "http://127.0.0.1:\(nginx.port)/mdm/checkin"
+        func viaNginx(_ bearer: String?) async throws -> (status: Int, headers: [String: String], body: Data) {
+            try await request(
+                (bearer.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + ["-X", "PUT", "--data", "x", checkIn],
+                jar: jar)
+        }
+        // Signed in but not enrolled yet (no profile delivered): the device is sent to sign in.
+        #expect(try await viaNginx(token).status == 401)
+        let enrolled = try await request(
+            [
+                "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(scratch.path)/device/user.p7",
+                origin + "/enrol/byod",
+            ],
+            jar: jar)
+        #expect(enrolled.status == 200)
+
+        let passed = try await viaNginx(token)
+        #expect(passed.status == 200)
+        let seen = try #require(
+            (try JSONSerialization.jsonObject(with: passed.body) as? [String: Any])?["headers"] as? [String: String])
+        let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
+        let deviceID = try #require(
+            (try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])?.first?["id"] as? String
+        )
+        #expect(seen["X-Tessera-Managed-ID"] == "jane@appleid.example.com")
+        #expect(seen["X-Tessera-Enrolment-Mode"] == "BYOD" && seen["X-Tessera-Enrolment-ID"] == deviceID)
+
+        let anonymous = try await viaNginx(nil)
+        #expect(anonymous.status == 401)
+        #expect(anonymous.headers["www-authenticate"]?.hasPrefix("Bearer method=\"apple-oauth2\"") == true)
+
+        #expect(
+            try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
+                == 0)
+        let removed = try await viaNginx(token)
+        #expect(removed.status == 403)
+        #expect(String(decoding: removed.body, as: UTF8.self) == #"{"code":"com.apple.unrecognized.device"}"#)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
