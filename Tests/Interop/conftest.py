@@ -11,6 +11,8 @@ Test modules:
   test_metadata.py                  RFC 8414 metadata
   test_errors_curl.py               plain form posts with curl: RFC 6749 §5.2 errors, rate limiting
   test_key_rotation.py              signing-key rotation phases (its own server)
+  test_browser.py                   the sign-in page in headless Chromium
+  test_enrolment_browser.py         the apple-as-web enrolment sign-in in headless Chromium (its own server)
 The authorization endpoint (authorization_code + PKCE through the sign-in page) is not covered here
 yet: its test belongs in a module of its own (test_authorization_code.py) using the `server` fixture
 and `Tessera.create_client(grants=["authorization_code"], redirect_uris=[...])`.
@@ -99,10 +101,13 @@ class ECKeyPair:
 class Tessera:
     """One `tessera serve` process and the CLI pointed at the same configuration."""
 
-    def __init__(self, directory, **oauth):
+    def __init__(self, directory, sections=None, **oauth):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.oauth = oauth
+        # More top-level configuration sections (e.g. "enrolment"); "{issuer}" in a string value is
+        # replaced by the server's issuer URL.
+        self.sections = sections or {}
         self.process = None
         self.binary = None
         self.port = None
@@ -125,33 +130,42 @@ class Tessera:
             "oauth": oauth,
             "log": {"level": "info"},
         }
+        issuer = f"http://127.0.0.1:{port}"
+        for name, section in self.sections.items():
+            config[name] = json.loads(json.dumps(section).replace("{issuer}", issuer))
         self.config_path.write_text(json.dumps(config, indent=2))
 
     def start(self, binary):
         self.binary = binary
         for attempt in range(3):
-            port = free_port()
-            self.write_config(port)
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    [str(binary), "serve", "--config", str(self.config_path)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=clean_environment(), cwd=self.directory,
-                )
-            listening = self._wait_listening()
-            if listening == port:
-                self.port = port
-                self.issuer = f"http://127.0.0.1:{port}"
-                try:
-                    poll(self._ready, START_TIMEOUT, message="/readyz")
-                except BaseException:
-                    self.stop()
-                    raise
+            if self.start_on(binary, free_port()):
                 return self
-            self.stop()
-            if listening is not None:
-                pytest.fail(f"tessera listens on {listening}, not the configured port {port}")
-            # The port was taken between choosing and binding it: try another.
         pytest.fail(f"tessera did not start; log:\n{self.log_path.read_text()[-4000:]}")
+
+    def start_on(self, binary, port):
+        """Starts on `port` (the issuer's); false when the port was taken meanwhile."""
+        self.binary = binary
+        self.write_config(port)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(binary), "serve", "--config", str(self.config_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=clean_environment(), cwd=self.directory,
+            )
+        listening = self._wait_listening()
+        if listening == port:
+            self.port = port
+            self.issuer = f"http://127.0.0.1:{port}"
+            try:
+                poll(self._ready, START_TIMEOUT, message="/readyz")
+            except BaseException:
+                self.stop()
+                raise
+            return True
+        self.stop()
+        if listening is not None:
+            pytest.fail(f"tessera listens on {listening}, not the configured port {port}")
+        # The port was taken between choosing and binding it.
+        return False
 
     def _wait_listening(self):
         deadline = time.monotonic() + START_TIMEOUT
