@@ -63,6 +63,9 @@ public struct TokenInspection: Sendable {
                 members.append(("username", .string(managedID)))
                 members.append(("managed_id", .string(managedID)))
             }
+            for name in ["enrolment_id", "enrolment_mode"] {
+                if let value = claims.extra[name]?.stringValue { members.append((name, .string(value))) }
+            }
             if case .array(let roles)? = claims.extra["roles"] {
                 members.append(("roles", .strings(roles.compactMap(\.stringValue))))
             }

@@ -418,7 +418,20 @@ public struct TokenService: Sendable {
         async throws(OAuthError)
         -> (value: String, lifetime: Int)
     {
-        let token = try signedAccessToken(client: client, subject: subject, scope: scope, signer: try await signer())
+        // A sign-in that enrolled a device: its tokens name the enrolment (once known, i.e. from the
+        // first token after the profile went out).
+        var enrolment: Device?
+        if let family {
+            do {
+                enrolment = try await store.read { reader in
+                    try reader.device(enrolmentTokenID: family).flatMap { $0.state == .enrolled ? $0 : nil }
+                }
+            } catch {
+                throw .serverError("cannot read the device registry")
+            }
+        }
+        let token = try signedAccessToken(
+            client: client, subject: subject, scope: scope, enrolment: enrolment, signer: try await signer())
         if let family {
             do {
                 try await store.write {
@@ -435,7 +448,8 @@ public struct TokenService: Sendable {
 
     /// Builds and signs the access token's claims.
     private func signedAccessToken(
-        client: OAuthClient, subject: Subject, scope: Set<String>, signer: SigningKeyRing.Signer
+        client: OAuthClient, subject: Subject, scope: Set<String>, enrolment: Device? = nil,
+        signer: SigningKeyRing.Signer
     ) throws(OAuthError) -> (value: String, lifetime: Int, jti: String, expiresAt: Int) {
         let issuedAt = Int(now().timeIntervalSince1970)
         let lifetime = Int(client.accessTokenLifetime.components.seconds)
@@ -469,6 +483,10 @@ public struct TokenService: Sendable {
         }
         if !scope.isEmpty {
             json.key("scope"); json.string(scope.sorted().joined(separator: " "))
+        }
+        if let enrolment {
+            json.key("enrolment_id"); json.string(enrolment.id)
+            json.key("enrolment_mode"); json.string(enrolment.kind == .user ? "BYOD" : "ADDE")
         }
         json.endObject()
         do {

@@ -285,6 +285,14 @@ import Testing
         #expect(devices.count == 1 && devices.first?["kind"] as? String == "user")
         #expect(devices.first?["ownership"] as? String == "personal" && devices.first?["udid"] is NSNull)
         let deviceID = try #require(devices.first?["id"] as? String)
+        // Tokens issued after the profile went out name the enrolment (the refreshed one here).
+        var payload = String(renewed.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        while payload.count % 4 != 0 { payload += "=" }
+        let decoded = try #require(Data(base64Encoded: payload))
+        let claims = try #require(try JSONSerialization.jsonObject(with: decoded) as? [String: Any])
+        #expect(claims["enrolment_id"] as? String == deviceID && claims["enrolment_mode"] as? String == "BYOD")
+        #expect(claims["managed_id"] as? String == "jane@appleid.example.com")
         let capabilities = try await runCommand(
             tesseraBinary, ["devices", "capabilities", deviceID, "--config", scratch.config, "--json"])
         let matrix = try #require(
