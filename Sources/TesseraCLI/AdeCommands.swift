@@ -14,6 +14,9 @@ enum AdeCommands {
                 .value("name", "NAME", "profile_name shown in Apple Business Manager (default: Tessera)"),
                 .value("department", "TEXT", "department shown on the device during setup"),
                 .value("support-phone-number", "NUMBER", "support phone number shown during setup"),
+                .flag(
+                    "web", "add configuration_web_url: the person signs in during setup and the device is bound to them"
+                ),
             ],
             discussion:
                 "Needs enrolment.base_url and enrolment.ade_trust_anchors. Devices are supervised, the enrolment mandatory and not removable; change the printed JSON before uploading if your organisation wants otherwise."
@@ -32,6 +35,10 @@ enum AdeCommands {
                 json.beginObject()
                 json.key("profile_name"); json.string(arguments.value("name") ?? "Tessera")
                 json.key("url"); json.string(discovery.baseURL + "/" + EnrolmentEndpoints.automatedPathComponent)
+                if arguments.has("web") {
+                    json.key("configuration_web_url");
+                    json.string(discovery.baseURL + "/" + EnrolmentEndpoints.automatedWebPath)
+                }
                 json.key("is_supervised"); json.bool(true)
                 json.key("is_mandatory"); json.bool(true)
                 json.key("is_mdm_removable"); json.bool(false)

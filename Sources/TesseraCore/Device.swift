@@ -115,6 +115,29 @@ public struct Device: Sendable, Equatable, Identifiable {
     }
 }
 
+/// A device that showed its verified device information and was sent to sign in (Automated Device
+/// Enrolment through `configuration_web_url`): kept, by the hash of the sign-in's state, until the sign-in
+/// comes back.
+public struct PendingDeviceEnrolment: Sendable, Equatable {
+    public var stateHash: String
+    public var udid: String?
+    public var serialNumber: String?
+    public var product: String?
+    public var osBuild: String?
+    public var expiresAt: Date
+
+    public init(
+        stateHash: String, udid: String?, serialNumber: String?, product: String?, osBuild: String?, expiresAt: Date
+    ) {
+        self.stateHash = stateHash
+        self.udid = udid
+        self.serialNumber = serialNumber
+        self.product = product
+        self.osBuild = osBuild
+        self.expiresAt = expiresAt
+    }
+}
+
 /// The two data scopes of a device (PROTOCOLS.md §4): what the organisation manages and what is the
 /// person's.
 public enum DataScope: String, Sendable, CaseIterable, Codable {

@@ -1,5 +1,7 @@
+public import Foundation
 public import TesseraCore
 public import TesseraCrypto
+public import TesseraStore
 
 /// Automated Device Enrolment's token-less `url` (PROTOCOLS.md §2): the device POSTs its CMS-signed
 /// MachineInfo; the signature must chain to a trust anchor (the Apple Root CA in production). A device
@@ -57,22 +59,47 @@ public struct AutomatedEnrolmentService: Sendable {
         case refused(status: Int, String)
     }
 
+    /// The web flow's parts (`configuration_web_url`): the sign-in and whom its token speaks for.
+    public struct WebSignIn: Sendable {
+        let login: WebLogin
+        let bearer: @Sendable (_ authorization: String?) async -> EnrolmentService.SignedIn?
+        let store: any Store
+        let sha256Hex: @Sendable ([UInt8]) -> String
+
+        public init(
+            login: WebLogin, bearer: @escaping @Sendable (_ authorization: String?) async -> EnrolmentService.SignedIn?,
+            store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String
+        ) {
+            self.login = login
+            self.bearer = bearer
+            self.store = store
+            self.sha256Hex = sha256Hex
+        }
+    }
+
     let reader: DeviceInformationReader
     let template: ProfileTemplate
     let signer: CMSSigner
     let devices: DeviceService
     let minimums: [ModelFamily: MinimumOS]
+    let web: WebSignIn?
+    let now: @Sendable () -> Date
 
     public init(
         reader: DeviceInformationReader, template: ProfileTemplate, signer: CMSSigner, devices: DeviceService,
-        minimums: [MinimumOS]
+        minimums: [MinimumOS], web: WebSignIn? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.reader = reader
         self.template = template
         self.signer = signer
         self.devices = devices
         self.minimums = Dictionary(minimums.map { ($0.family, $0) }, uniquingKeysWith: { _, last in last })
+        self.web = web
+        self.now = now
     }
+
+    /// How long a device may take to sign in through `configuration_web_url`.
+    static let pendingLifetime: TimeInterval = 900
 
     public func enrol(machineInfo body: [UInt8]) async throws -> Outcome {
         let information: DeviceInformation
@@ -81,14 +108,88 @@ public struct AutomatedEnrolmentService: Sendable {
         } catch {
             return .refused(status: error.kind == .untrusted ? 403 : 400, error.message)
         }
-        // Only a device that said it can update is asked to (iOS 17+, macOS 14+).
-        if information.canRequestSoftwareUpdate, let family = information.product.flatMap(Self.family(of:)),
-            let minimum = minimums[family], let version = information.osVersion, minimum.isNewer(than: version)
-        {
-            return .softwareUpdateRequired(minimum)
-        }
+        if let minimum = updateNeeded(information) { return .softwareUpdateRequired(minimum) }
         let profile = try template.signedProfile(.automated, signer: signer)
         _ = try await devices.recordEnrolment(.ade, accountID: nil, enrolmentTokenID: nil, information: information)
+        return .profile(profile)
+    }
+
+    /// Only a device that said it can update is asked to (iOS 17+, macOS 14+).
+    private func updateNeeded(_ information: DeviceInformation) -> MinimumOS? {
+        guard information.canRequestSoftwareUpdate, let family = information.product.flatMap(Self.family(of:)),
+            let minimum = minimums[family], let version = information.osVersion, minimum.isNewer(than: version)
+        else { return nil }
+        return minimum
+    }
+
+    public enum WebStart: Sendable, Equatable {
+        /// `302` to the sign-in page, with this state kept in a cookie of the web session.
+        case signIn(state: String, location: String)
+        case softwareUpdateRequired(MinimumOS)
+        case refused(status: Int, String)
+    }
+
+    /// `configuration_web_url`'s first GET: the device information in `x-apple-aspen-deviceinfo` is
+    /// verified and kept until the person has signed in.
+    public func startWeb(deviceInformation header: String?) async throws -> WebStart {
+        guard let web else { return .refused(status: 404, "this server offers no web enrolment") }
+        guard let header, !header.isEmpty else {
+            return .refused(status: 400, "x-apple-aspen-deviceinfo is missing: open this page from Setup Assistant")
+        }
+        let information: DeviceInformation
+        do {
+            information = try reader.machineInfo(header: header)
+        } catch {
+            return .refused(status: error.kind == .untrusted ? 403 : 400, error.message)
+        }
+        if let minimum = updateNeeded(information) { return .softwareUpdateRequired(minimum) }
+        let (state, location) = web.login.start(userIdentifier: nil)
+        let pending = PendingDeviceEnrolment(
+            stateHash: web.sha256Hex(Array(state.utf8)), udid: information.udid, serialNumber: information.serial,
+            product: information.product, osBuild: information.version,
+            expiresAt: now().addingTimeInterval(Self.pendingLifetime))
+        try await web.store.write { try $0.insert(pending) }
+        return .signIn(state: state, location: location)
+    }
+
+    public enum WebEnd: Sendable, Equatable {
+        /// `200 application/x-apple-aspen-config`: the web view installs it.
+        case profile([UInt8])
+        /// An error page; the person may start again.
+        case failed(String)
+    }
+
+    /// The sign-in came back: the profile, and the device recorded as bound to the account that signed in.
+    public func completeWeb(
+        code: String?, state: String?, error: String?, expectedState: String?, remoteAddress: String
+    ) async throws -> WebEnd {
+        guard let web else { return .failed("this server offers no web enrolment") }
+        let token: String
+        switch await web.login.token(
+            code: code, state: state, error: error, expectedState: expectedState, remoteAddress: remoteAddress)
+        {
+        case .success(let value): token = value
+        case .failure(let failure): return .failed(failure.message)
+        }
+        guard let state, let signedIn = await web.bearer("Bearer " + token) else {
+            return .failed("The sign-in could not be completed. Start the enrolment again.")
+        }
+        let stateHash = web.sha256Hex(Array(state.utf8))
+        guard
+            let pending = try await web.store.write({ [now] in
+                try $0.takePendingDeviceEnrolment(stateHash: stateHash, at: now())
+            })
+        else {
+            return .failed("This enrolment has expired. Start it again from Setup Assistant.")
+        }
+        var information = DeviceInformation()
+        information.udid = pending.udid
+        information.serial = pending.serialNumber
+        information.product = pending.product
+        information.version = pending.osBuild
+        let profile = try template.signedProfile(.automated, signer: signer)
+        _ = try await devices.recordEnrolment(
+            .ade, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID, information: information)
         return .profile(profile)
     }
 

@@ -72,6 +72,10 @@ public struct EnrolmentEndpoints: Sendable {
 
     /// The last path component of the ADE URL, under `enrolment.base_url`.
     public static let automatedPathComponent = "ade"
+    /// ADE's `configuration_web_url` and where its sign-in comes back, under `enrolment.base_url`.
+    public static let automatedWebPath = "ade/web"
+    public static let automatedWebCompletionPath = "ade/complete"
+    static let automatedStateCookie = "tessera_ade_state"
 
     public func register(in router: inout Router) {
         if let automated {
@@ -88,21 +92,54 @@ public struct EnrolmentEndpoints: Sendable {
                     response.headers.set("Content-Type", "application/x-apple-aspen-config")
                     return Self.noStore(response)
                 case .softwareUpdateRequired(let minimum):
-                    var json = JSONWriter()
-                    json.beginObject()
-                    json.key("code"); json.string("com.apple.softwareupdate.required")
-                    json.key("description")
-                    json.string("\(minimum.family.rawValue) enrolment needs OS \(minimum.version) or later")
-                    json.key("message"); json.string("This device needs a software update before it can enrol.")
-                    json.key("details")
-                    json.beginObject()
-                    json.key("OSVersion"); json.string(minimum.version)
-                    json.endObject()
-                    json.endObject()
-                    return Self.noStore(.json(403, json.bytes))
+                    return Self.noStore(Self.softwareUpdateRequired(minimum))
                 case .refused(let status, let message):
                     return Self.noStore(.json(status, Self.error("invalid_request", message)))
                 }
+            }
+            let cookiePath = basePath + "/" + Self.automatedPathComponent
+            router.add("GET", basePath + "/" + Self.automatedWebPath, name: "enrolment_ade_web") { request in
+                let start: AutomatedEnrolmentService.WebStart
+                do {
+                    start = try await automated.startWeb(deviceInformation: request.headers["x-apple-aspen-deviceinfo"])
+                } catch {
+                    return Self.noStore(Self.page(500, "The enrolment cannot start now. Try again later."))
+                }
+                switch start {
+                case .signIn(let state, let location):
+                    var response = HTTPResponse(status: 302)
+                    response.headers.set("Location", location)
+                    response.headers.add(
+                        "Set-Cookie",
+                        HTTPCookies.setCookie(Self.automatedStateCookie, state, path: cookiePath, maxAge: 900))
+                    return Self.noStore(response)
+                case .softwareUpdateRequired(let minimum):
+                    return Self.noStore(Self.softwareUpdateRequired(minimum))
+                case .refused(let status, let message):
+                    return Self.noStore(Self.page(status, message))
+                }
+            }
+            router.add("GET", basePath + "/" + Self.automatedWebCompletionPath, name: "enrolment_ade_web") { request in
+                func item(_ name: String) -> String? { request.queryItems.first { $0.name == name }?.value }
+                var response: HTTPResponse
+                do {
+                    switch try await automated.completeWeb(
+                        code: item("code"), state: item("state"), error: item("error"),
+                        expectedState: HTTPCookies.value(Self.automatedStateCookie, in: request.headers),
+                        remoteAddress: request.remoteAddress)
+                    {
+                    case .profile(let profile):
+                        response = HTTPResponse(status: 200, body: profile)
+                        response.headers.set("Content-Type", "application/x-apple-aspen-config")
+                    case .failed(let message):
+                        response = Self.page(400, message)
+                    }
+                } catch {
+                    response = Self.page(500, "The enrolment profile cannot be made now. Try again later.")
+                }
+                response.headers.add(
+                    "Set-Cookie", HTTPCookies.setCookie(Self.automatedStateCookie, "", path: cookiePath, maxAge: 0))
+                return Self.noStore(response)
             }
         }
         if let webLogin {
@@ -205,6 +242,22 @@ public struct EnrolmentEndpoints: Sendable {
         json.key("message"); json.string("This account cannot be enrolled with this organisation's device management.")
         json.endObject()
         return noStore(.json(status, json.bytes))
+    }
+
+    /// `403 com.apple.softwareupdate.required` (PROTOCOLS.md §2.2), `details.OSVersion` the minimum.
+    static func softwareUpdateRequired(_ minimum: AutomatedEnrolmentService.MinimumOS) -> HTTPResponse {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("code"); json.string("com.apple.softwareupdate.required")
+        json.key("description");
+        json.string("\(minimum.family.rawValue) enrolment needs OS \(minimum.version) or later")
+        json.key("message"); json.string("This device needs a software update before it can enrol.")
+        json.key("details")
+        json.beginObject()
+        json.key("OSVersion"); json.string(minimum.version)
+        json.endObject()
+        json.endObject()
+        return .json(403, json.bytes)
     }
 
     /// A plain page for the person in the device's web session.

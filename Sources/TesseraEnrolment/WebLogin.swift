@@ -54,20 +54,40 @@ public struct WebLogin: Sendable {
     public func complete(code: String?, state: String?, error: String?, expectedState: String?, remoteAddress: String)
         async -> Completion
     {
+        switch await token(
+            code: code, state: state, error: error, expectedState: expectedState, remoteAddress: remoteAddress)
+        {
+        case .success(let token): .enrolled(location: Self.resultsURL + "?access-token=" + Self.formEncoded(token))
+        case .failure(let failure): .failed(failure.message)
+        }
+    }
+
+    /// Why a sign-in came back without a token: a message for the person, who may start again.
+    public struct Failure: Error, Sendable, Equatable {
+        public var message: String
+    }
+
+    /// The access token of a sign-in that came back: the state must be the session's (its cookie), and
+    /// the code redeemable.
+    public func token(code: String?, state: String?, error: String?, expectedState: String?, remoteAddress: String)
+        async -> Result<String, Failure>
+    {
         if let error {
-            return .failed(
-                error == "access_denied"
-                    ? "Sign-in was cancelled." : "Sign-in did not complete (\(MarkupSafe.short(error))).")
+            return .failure(
+                Failure(
+                    message: error == "access_denied"
+                        ? "Sign-in was cancelled." : "Sign-in did not complete (\(MarkupSafe.short(error)))."))
         }
         guard let code, let state, let expectedState, !expectedState.isEmpty,
             ConstantTime.equals(Array(state.utf8), Array(expectedState.utf8))
         else {
-            return .failed("This sign-in was not started here or has expired. Start the enrolment again.")
+            return .failure(
+                Failure(message: "This sign-in was not started here or has expired. Start the enrolment again."))
         }
         guard let token = await redeem(code, remoteAddress) else {
-            return .failed("The sign-in could not be completed. Start the enrolment again.")
+            return .failure(Failure(message: "The sign-in could not be completed. Start the enrolment again."))
         }
-        return .enrolled(location: Self.resultsURL + "?access-token=" + Self.formEncoded(token))
+        return .success(token)
     }
 
     /// RFC 3986 unreserved characters kept, everything else percent-encoded (UTF-8).

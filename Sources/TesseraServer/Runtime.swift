@@ -124,31 +124,26 @@ public struct TesseraRuntime: Sendable {
             },
             enrolment: try configuration.discovery.map {
                 try Self.enrolment(
-                    $0, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices
-                ) { [inspection, clientID = $0.clientID] authorization in
-                    await inspection.bearerAccount(authorization, clientID: clientID).map {
-                        EnrolmentService.SignedIn(accountID: $0.accountID, managedID: $0.managedID, tokenID: $0.tokenID)
-                    }
-                }
+                    $0, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices,
+                    bearer: Self.enrolmentBearer(inspection, clientID: $0.clientID))
             },
             devices: devices,
             webLogin: configuration.discovery.flatMap { settings in
                 guard settings.challenge == "apple-as-web" else { return nil }
-                let completion = oauth.issuer + EnrolmentEndpoints.completionPath
-                return WebLogin(
-                    authorizationURL: oauth.issuer + "/oauth2/authorize", completionURL: completion,
-                    clientID: settings.clientID, scope: settings.scope
-                ) { [tokens] code, remoteAddress in
-                    let items = [
-                        ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", completion),
-                        ("client_id", settings.clientID),
-                    ]
-                    return try? await tokens.token(items, authorization: nil, remoteAddress: remoteAddress).accessToken
-                }
+                return Self.webLogin(
+                    settings, oauth: oauth, completionURL: oauth.issuer + EnrolmentEndpoints.completionPath,
+                    tokens: tokens)
             },
             automatedEnrolment: try configuration.discovery.flatMap { settings -> AutomatedEnrolmentService? in
                 guard let anchors = settings.adeTrustAnchors else { return nil }
-                return try Self.automatedEnrolment(settings, anchors: anchors, devices: devices)
+                let web = AutomatedEnrolmentService.WebSignIn(
+                    login: Self.webLogin(
+                        settings, oauth: oauth,
+                        completionURL: settings.baseURL + "/" + EnrolmentEndpoints.automatedWebCompletionPath,
+                        tokens: tokens),
+                    bearer: Self.enrolmentBearer(inspection, clientID: settings.clientID), store: store,
+                    sha256Hex: sha256Hex)
+                return try Self.automatedEnrolment(settings, anchors: anchors, devices: devices, web: web)
             },
             managedAccountToken: try configuration.managedAccountToken.map { settings in
                 guard let data = FileManager.default.contents(atPath: settings.keyFile),
@@ -199,8 +194,37 @@ extension TesseraRuntime {
     }
 
     /// ADE's service: the trust anchors, template and signing identity read and checked.
+    /// Whom a bearer token of the enrolment client speaks for.
+    static func enrolmentBearer(_ inspection: TokenInspection, clientID: String)
+        -> @Sendable (String?) async -> EnrolmentService.SignedIn?
+    {
+        { authorization in
+            await inspection.bearerAccount(authorization, clientID: clientID).map {
+                EnrolmentService.SignedIn(accountID: $0.accountID, managedID: $0.managedID, tokenID: $0.tokenID)
+            }
+        }
+    }
+
+    /// A sign-in through the sign-in page as the enrolment client, coming back at `completionURL`.
+    static func webLogin(
+        _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, completionURL: String,
+        tokens: TokenService
+    ) -> WebLogin {
+        WebLogin(
+            authorizationURL: oauth.issuer + "/oauth2/authorize", completionURL: completionURL,
+            clientID: settings.clientID, scope: settings.scope
+        ) { code, remoteAddress in
+            let items = [
+                ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", completionURL),
+                ("client_id", settings.clientID),
+            ]
+            return try? await tokens.token(items, authorization: nil, remoteAddress: remoteAddress).accessToken
+        }
+    }
+
     static func automatedEnrolment(
-        _ settings: TesseraConfiguration.Discovery, anchors: String, devices: DeviceService
+        _ settings: TesseraConfiguration.Discovery, anchors: String, devices: DeviceService,
+        web: AutomatedEnrolmentService.WebSignIn
     ) throws -> AutomatedEnrolmentService {
         let (template, signer) = try profileParts(settings)
         let verifier: CMSVerifier
@@ -211,7 +235,7 @@ extension TesseraRuntime {
         }
         return AutomatedEnrolmentService(
             reader: DeviceInformationReader(verifier: verifier), template: template, signer: signer, devices: devices,
-            minimums: settings.adeMinimumOSVersions)
+            minimums: settings.adeMinimumOSVersions, web: web)
     }
 
     /// The enrolment endpoint's service: the profile template and signing identity read and checked.

@@ -207,5 +207,19 @@ enum SQLiteMigrations {
                     PRIMARY KEY (device_id, scope, kind, name)
                 );
                 """),
+        Migration(
+            version: 7, name: "devices waiting for their sign-in",
+            sql: """
+                -- Automated Device Enrolment through configuration_web_url: the verified device information,
+                -- by the hash of the sign-in's state, until the sign-in returns (minutes).
+                CREATE TABLE pending_device_enrolments (
+                    state_hash TEXT PRIMARY KEY,
+                    udid TEXT,
+                    serial_number TEXT,
+                    product TEXT,
+                    os_build TEXT,
+                    expires_at INTEGER NOT NULL
+                );
+                """),
     ]
 }

@@ -101,6 +101,36 @@ extension SQLiteTransaction {
         return connection.changes
     }
 
+    func insert(_ pending: PendingDeviceEnrolment) throws {
+        try connection.execute(
+            """
+            INSERT INTO pending_device_enrolments (state_hash, udid, serial_number, product, os_build, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(pending.stateHash), .optional(pending.udid), .optional(pending.serialNumber),
+                .optional(pending.product), .optional(pending.osBuild), .date(pending.expiresAt),
+            ])
+    }
+
+    func takePendingDeviceEnrolment(stateHash: String, at now: Date) throws -> PendingDeviceEnrolment? {
+        let found = try connection.query(
+            """
+            SELECT state_hash, udid, serial_number, product, os_build, expires_at FROM pending_device_enrolments
+            WHERE state_hash = ? AND expires_at > ?
+            """,
+            [.text(stateHash), .date(now)]
+        ) { row in
+            PendingDeviceEnrolment(
+                stateHash: try row.requiredText(0), udid: row.text(1), serialNumber: row.text(2), product: row.text(3),
+                osBuild: row.text(4), expiresAt: row.date(5) ?? now)
+        }.first
+        try connection.execute(
+            "DELETE FROM pending_device_enrolments WHERE state_hash = ? OR expires_at <= ?",
+            [.text(stateHash), .date(now)])
+        return found
+    }
+
     /// Columns kind … unenrolled_at, in table order.
     private static func deviceValues(_ device: Device) -> [SQLiteValue] {
         [

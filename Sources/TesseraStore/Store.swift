@@ -130,6 +130,10 @@ public protocol StoreTransaction: StoreReader {
     /// Deletes what has expired (codes, refresh tokens, families, revocations, assertion ids) as of `now`.
     func purgeExpiredTokens(before now: Date) throws -> Int
 
+    func insert(_ pending: PendingDeviceEnrolment) throws
+    /// Removes and returns the pending enrolment of a state hash, if it has not expired by `now`; expired
+    /// ones are deleted on the way.
+    func takePendingDeviceEnrolment(stateHash: String, at now: Date) throws -> PendingDeviceEnrolment?
     /// - Throws: `StoreError.duplicate` when the id or enrolment token id is taken.
     func insert(_ device: Device) throws
     /// Writes `device` if the stored version is still `expectedVersion`.

@@ -52,7 +52,8 @@ import Testing
                 "clients", "create", "--config", scratch.config, "--name", "enrolling-device", "--public", "--grant",
                 "authorization_code", "--grant", "refresh_token", "--redirect-uri",
                 "apple-remotemanagement-user-login:/oauth2/redirection", "--redirect-uri",
-                "http://127.0.0.1:8080/enrolment/login/complete", "--pkce", "apple-enrolment", "--scope",
+                "http://127.0.0.1:8080/enrolment/login/complete", "--redirect-uri",
+                "https://mdm.example.com/enrol/ade/complete", "--pkce", "apple-enrolment", "--scope",
                 "enrolment", "--json",
             ])
         #expect(created.status == 0, "\(created.err)")
@@ -542,6 +543,10 @@ import Testing
         let answer = try #require(try JSONSerialization.jsonObject(with: update.body) as? [String: Any])
         #expect(answer["code"] as? String == "com.apple.softwareupdate.required")
         #expect((answer["details"] as? [String: Any])?["OSVersion"] as? String == "17.5")
+        let header = try String(contentsOfFile: old.path + "/device/machineinfo.b64", encoding: .utf8)
+        let webUpdate = try await request(
+            ["-H", "x-apple-aspen-deviceinfo: \(header)", "http://127.0.0.1:\(tooNew.port)/enrol/ade/web"], jar: jar)
+        #expect(webUpdate.status == 403 && String(decoding: webUpdate.body, as: UTF8.self).contains("softwareupdate"))
         tooNew.signal(SIGTERM)
         #expect(try await tooNew.waitForExit() == 0)
 
@@ -576,13 +581,46 @@ import Testing
         #expect(try await post("machineinfo-tampered.p7").status == 403)
         #expect(try await post("machineinfo-truncated.p7").status == 400)
 
+        // configuration_web_url: the device information in the header, the person signs in, and the web
+        // view receives the profile; the device is bound to Jane.
+        let temporary = try await createJane(scratch)
+        let deviceInfo = try String(contentsOfFile: scratch.path + "/device/machineinfo.b64", encoding: .utf8)
+        func local(_ url: String) -> String {
+            url.replacingOccurrences(of: "http://127.0.0.1:8080", with: origin)
+                .replacingOccurrences(of: "https://mdm.example.com", with: origin)
+        }
+        let webJar = scratch.path + "/web-jar"
+        #expect(try await request([origin + "/enrol/ade/web"], jar: webJar).status == 400)
+        #expect(
+            try await request(["-H", "x-apple-aspen-deviceinfo: not base64!", origin + "/enrol/ade/web"], jar: webJar)
+                .status == 400)
+        let start = try await request(
+            ["-H", "x-apple-aspen-deviceinfo: \(deviceInfo)", origin + "/enrol/ade/web"], jar: webJar)
+        #expect(start.status == 302)
+        let authorize = local(try #require(start.headers["location"]))
+        #expect(try await request([authorize], jar: webJar).status == 200)
+        let parameters = try #require(URLComponents(string: authorize)?.percentEncodedQuery).split(separator: "&").map(
+            String.init)
+        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: webJar)
+        #expect(signedIn.status == 303)
+        let completion = local(try #require(signedIn.headers["location"]))
+        #expect(completion.hasPrefix(origin + "/enrol/ade/complete?code="))
+        let webProfile = try await request([completion], jar: webJar)
+        #expect(webProfile.status == 200 && webProfile.headers["content-type"] == "application/x-apple-aspen-config")
+        #expect(try await request([completion], jar: webJar).status == 400)  // once only
+        let all = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
+        let bound = try #require(
+            (try JSONSerialization.jsonObject(with: Data(all.out.utf8)) as? [[String: Any]])?.first)
+        #expect(bound["kind"] as? String == "ade" && bound["account_id"] is String)  // the newest: the web enrolment
+
         let ade = try await runCommand(
-            tesseraBinary, ["ade", "profile", "--config", scratch.config, "--name", "Example"])
+            tesseraBinary, ["ade", "profile", "--config", scratch.config, "--name", "Example", "--web"])
         let printed = try #require(try JSONSerialization.jsonObject(with: Data(ade.out.utf8)) as? [String: Any])
         #expect(
             printed["url"] as? String == "https://mdm.example.com/enrol/ade"
                 && printed["is_supervised"] as? Bool == true)
         #expect(printed["profile_name"] as? String == "Example")
+        #expect(printed["configuration_web_url"] as? String == "https://mdm.example.com/enrol/ade/web")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }
