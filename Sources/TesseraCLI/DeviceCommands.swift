@@ -5,7 +5,7 @@ import TesseraServer
 
 /// `tessera devices …`: the device registry (administrators and device enrolment managers).
 enum DeviceCommands {
-    static let all: [Command] = [list, show, capabilities, unenrol]
+    static let all: [Command] = [list, show, capabilities, check, unenrol]
 
     static let idArgument = PositionalSpec(
         name: "DEVICE_ID", help: "the device, as devices list shows it", optional: false)
@@ -85,6 +85,45 @@ enum DeviceCommands {
             invocation.console.out(
                 Output.table(
                     ["ACTION", "ALLOWED"], capabilities.map { [$0.action.rawValue, $0.allowed ? "yes" : "no"] }))
+        }
+        return ExitStatus.ok
+    }
+
+    static let check = Command(
+        spec: CommandSpec(
+            path: ["devices", "check"],
+            summary:
+                "Whether the organisation may take ACTION on a device; exit 77 when the capability matrix forbids it",
+            positionals: [
+                idArgument,
+                PositionalSpec(name: "ACTION", help: "an action devices capabilities lists", optional: false),
+            ],
+            options: [AccountCommands.jsonOption, AccountCommands.asOption])
+    ) { invocation in
+        let runtime = try invocation.runtime()
+        let device = try await runtime.devices.device(
+            invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
+        let action = try ManagementAction(parsing: invocation.arguments.positionals[1])
+        let allowed = device.state == .enrolled && CapabilityMatrix.allows(action, on: device.ownership)
+        if invocation.json {
+            invocation.console.out(
+                Output.json { json in
+                    json.beginObject()
+                    json.key("device"); json.string(device.id)
+                    json.key("action"); json.string(action.rawValue)
+                    json.key("allowed"); json.bool(allowed)
+                    json.endObject()
+                })
+        }
+        guard allowed else {
+            throw CLIFailure(
+                status: ExitStatus.notPermitted,
+                message: device.state == .enrolled
+                    ? "the capability matrix does not allow \(action.rawValue) on a \(device.ownership.rawValue) device"
+                    : "device \(device.id) is not enrolled")
+        }
+        if !invocation.json {
+            invocation.console.out("Allowed: \(action.rawValue) on \(device.id) (\(device.ownership.rawValue))")
         }
         return ExitStatus.ok
     }

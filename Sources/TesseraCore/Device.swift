@@ -33,7 +33,8 @@ public struct Device: Sendable, Equatable, Identifiable {
     public var supervised: Bool
     public var serialNumber: String?
     public var udid: String?
-    /// User Enrolment's enrolment id, once the MDM reports it.
+    /// Apple's `EnrollmentID` of a User Enrolment (the device's only identifier there), once the MDM
+    /// reports it from the device's check-in.
     public var enrollmentID: String?
     /// The account that signed in; nil for an Automated Device Enrolment without sign-in.
     public var accountID: String?
@@ -98,6 +99,26 @@ public struct Device: Sendable, Equatable, Identifiable {
             id: id, kind: kind, supervised: kind == .ade, serialNumber: serialNumber, udid: udid,
             enrollmentID: enrollmentID, accountID: accountID, product: product, osBuild: osBuild,
             enrolmentTokenID: enrolmentTokenID, enrolledAt: now, updatedAt: now)
+    }
+
+    /// The device with the `EnrollmentID` its MDM reported.
+    /// - Throws: `CoreError.invalidInput` for an organisation device (it is identified by serial number
+    ///   and UDID) or an id that is not 1 to 128 printable characters; `.conflict` when not enrolled.
+    public func withEnrollmentID(_ value: String, at now: Date) throws -> Device {
+        guard ownership == .personal else {
+            throw CoreError(.invalidInput, "device.enrolment_id", "only user-enrolled devices carry an enrolment id")
+        }
+        guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw CoreError(.invalidInput, "device.enrolment_id", "an enrolment id is 1 to 128 printable characters")
+        }
+        guard state == .enrolled else {
+            throw CoreError(.conflict, "device.not_enrolled", "device \(id) is not enrolled")
+        }
+        var next = self
+        next.enrollmentID = value
+        next.updatedAt = now
+        next.version += 1
+        return next
     }
 
     /// The device after un-enrolment (its managed scope is deleted with it; the personal one stays).

@@ -52,6 +52,15 @@ public struct DeviceEndpoints: Sendable {
                 return HTTPResponse(status: 204)
             }
         }
+        router.add("PUT", "/devices/{id}/enrollment-id", name: "device_enrollment_id") { [self] request in
+            await respond(request, scopeFromPath: false) { caller, id, _ in
+                guard let value = String(validating: request.body, as: UTF8.self) else {
+                    throw CoreError(.invalidInput, "device.enrolment_id", "the enrolment id must be UTF-8 text")
+                }
+                _ = try await devices.setEnrollmentID(value, of: id, caller: caller)
+                return HTTPResponse(status: 204)
+            }
+        }
         router.add("DELETE", "/devices/{id}/scopes/{scope}/items/{kind}/{name}", name: "device_item") {
             [self] request in
             await respond(request) { caller, id, scope in
@@ -67,7 +76,8 @@ public struct DeviceEndpoints: Sendable {
 
     /// The caller and the path's device and scope, then `body`; service errors become statuses.
     private func respond(
-        _ request: HTTPRequest, _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
+        _ request: HTTPRequest, scopeFromPath: Bool = true,
+        _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
     ) async -> HTTPResponse {
         guard let who = await bearer(request.headers["Authorization"]) else {
             var response = HTTPResponse.json(
@@ -85,7 +95,7 @@ public struct DeviceEndpoints: Sendable {
                 .json(403, EnrolmentEndpoints.error("insufficient_scope", "the token's client needs the scope devices"))
             )
         }
-        guard let scope = DataScope(rawValue: request.pathParameters["scope"] ?? "") else {
+        guard let scope = scopeFromPath ? DataScope(rawValue: request.pathParameters["scope"] ?? "") : .managed else {
             return EnrolmentEndpoints.noStore(
                 .json(404, EnrolmentEndpoints.error("not_found", "the scopes are managed and personal")))
         }

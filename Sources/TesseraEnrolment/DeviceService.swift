@@ -99,6 +99,23 @@ public struct DeviceService: Sendable {
         return gone
     }
 
+    /// Records Apple's `EnrollmentID` of a user-enrolled device, as its MDM (the organisation) reports it.
+    public func setEnrollmentID(_ value: String, of deviceID: String, caller: DeviceCaller) async throws -> Device {
+        guard caller == .organisation else {
+            throw CoreError(.notPermitted, "device.enrolment_id", "only the organisation's MDM reports enrolment ids")
+        }
+        let at = now()
+        return try await store.change { [audit] transaction in
+            let device = try Self.reachable(deviceID, transaction)
+            let next = try device.withEnrollmentID(value, at: at)
+            try transaction.update(next, expectedVersion: device.version)
+            try audit.record(
+                Self.record(next, action: "device.enrolment_id", actor: .system(job: "mdm"), before: device),
+                in: transaction, at: at)
+            return next
+        }
+    }
+
     // MARK: - Data scopes
 
     /// A scope's items, if `caller` may read it.
@@ -199,6 +216,7 @@ public struct DeviceService: Sendable {
         if let serial = device.serialNumber { json.key("serial_number"); json.string(serial) }
         if let udid = device.udid { json.key("udid"); json.string(udid) }
         if let product = device.product { json.key("product"); json.string(product) }
+        if let enrollmentID = device.enrollmentID { json.key("enrollment_id"); json.string(enrollmentID) }
         json.endObject()
         return String(decoding: json.bytes, as: UTF8.self)
     }

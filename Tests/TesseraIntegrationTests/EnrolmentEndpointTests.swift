@@ -299,6 +299,14 @@ import Testing
         let matrix = try #require(
             (try JSONSerialization.jsonObject(with: Data(capabilities.out.utf8)) as? [String: Any])?["actions"]
                 as? [String: Bool])
+        // The CLI refuses what the matrix forbids, as the token endpoint does.
+        let wipeCheck = try await runCommand(
+            tesseraBinary, ["devices", "check", deviceID, "erase-device", "--config", scratch.config])
+        #expect(wipeCheck.status == 77 && wipeCheck.err.contains("does not allow erase-device on a personal device"))
+        #expect(
+            try await runCommand(
+                tesseraBinary, ["devices", "check", deviceID, "erase-work-data", "--config", scratch.config]
+            ).status == 0)
         #expect(
             matrix["erase-device"] == false && matrix["erase-work-data"] == true
                 && matrix["read-personal-data"] == false)
@@ -346,6 +354,21 @@ import Testing
         let managedItems = try await scope("GET", accessToken, "managed/items")
         #expect(managedItems.status == 200 && managedItems.body.contains("com.example.mail"))
         #expect(try await scope("GET", "not.a.token", "managed/items").status == 401)
+        // The MDM reports the device's EnrollmentID (User Enrolment's only identifier); Jane cannot.
+        func report(_ token: String, _ value: String) async throws -> Int {
+            try await request(
+                [
+                    "-X", "PUT", "-H", "Authorization: Bearer \(token)", "--data-binary", value,
+                    origin + "/devices/\(deviceID)/enrollment-id",
+                ], jar: jar
+            ).status
+        }
+        #expect(try await report(accessToken, "SELF-REPORTED") == 403)
+        #expect(try await report(mdmToken, "bad id") == 400)
+        #expect(try await report(mdmToken, "E1A2B3C4-ENROLLMENT") == 204)
+        let shown = try await runCommand(
+            tesseraBinary, ["devices", "show", deviceID, "--config", scratch.config, "--json"])
+        #expect(shown.out.contains(#""enrollment_id":"E1A2B3C4-ENROLLMENT""#))
 
         #expect(
             try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
