@@ -83,6 +83,20 @@ import Testing
         return (status, headers, (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data())
     }
 
+    /// The device's first request: discovery for Jane's iPhone answers the User Enrolment URL.
+    func expectDiscovery(origin: String, jar: String) async throws {
+        let answer = try await request(
+            [
+                origin
+                    + "/.well-known/com.apple.remotemanagement?user-identifier=jane%40appleid.example.com&model-family=iPhone"
+            ],
+            jar: jar)
+        let servers =
+            (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["Servers"] as? [[String: Any]]
+        #expect(answer.status == 200 && servers?.first?["BaseURL"] as? String == "https://mdm.example.com/enrol/byod")
+        #expect(servers?.first?["Version"] as? String == "mdm-byod")
+    }
+
     /// Jane, a local account with a temporary password (printed once by the command).
     func createJane(_ scratch: Scratch) async throws -> String {
         let account = try await runCommand(
@@ -217,6 +231,8 @@ import Testing
         let jar = scratch.path + "/jar"
         let userRequest = scratch.path + "/device/user.p7"
 
+        // 0. Discovery sends the device to the User Enrolment URL.
+        try await expectDiscovery(origin: origin, jar: jar)
         // 1. The first POST: the signed request, any Content-Type, no token → 401 and the challenge.
         let first = try await request(
             [
@@ -409,6 +425,7 @@ import Testing
         let jar = scratch.path + "/jar"
         let userRequest = scratch.path + "/device/user.p7"
 
+        try await expectDiscovery(origin: origin, jar: jar)
         let first = try await request(["--data-binary", "@" + userRequest, origin + "/enrol/byod"], jar: jar)
         #expect(first.status == 401)
         #expect(
