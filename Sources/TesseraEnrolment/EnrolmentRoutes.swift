@@ -88,9 +88,7 @@ public struct EnrolmentEndpoints: Sendable {
                 }
                 switch outcome {
                 case .profile(let profile):
-                    var response = HTTPResponse(status: 200, body: profile)
-                    response.headers.set("Content-Type", "application/x-apple-aspen-config")
-                    return Self.noStore(response)
+                    return Self.profile(profile)
                 case .softwareUpdateRequired(let minimum):
                     return Self.noStore(Self.softwareUpdateRequired(minimum))
                 case .refused(let status, let message):
@@ -129,8 +127,7 @@ public struct EnrolmentEndpoints: Sendable {
                         remoteAddress: request.remoteAddress)
                     {
                     case .profile(let profile):
-                        response = HTTPResponse(status: 200, body: profile)
-                        response.headers.set("Content-Type", "application/x-apple-aspen-config")
+                        response = Self.profile(profile)
                     case .failed(let message):
                         response = Self.page(400, message)
                     }
@@ -183,9 +180,7 @@ public struct EnrolmentEndpoints: Sendable {
                 }
                 switch outcome {
                 case .profile(let profile):
-                    var response = HTTPResponse(status: 200, body: profile)
-                    response.headers.set("Content-Type", "application/x-apple-aspen-config")
-                    return Self.noStore(response)
+                    return Self.profile(profile)
                 case .signIn(let challenge):
                     var response = HTTPResponse.json(
                         401, Self.error("invalid_token", "sign in to enrol this device"))
@@ -242,6 +237,13 @@ public struct EnrolmentEndpoints: Sendable {
         json.key("message"); json.string("This account cannot be enrolled with this organisation's device management.")
         json.endObject()
         return noStore(.json(status, json.bytes))
+    }
+
+    /// `200 application/x-apple-aspen-config`: a signed enrolment profile, never cached.
+    static func profile(_ profile: [UInt8]) -> HTTPResponse {
+        var response = HTTPResponse(status: 200, body: profile)
+        response.headers.set("Content-Type", "application/x-apple-aspen-config")
+        return noStore(response)
     }
 
     /// `403 com.apple.softwareupdate.required` (PROTOCOLS.md §2.2), `details.OSVersion` the minimum.
