@@ -2,6 +2,8 @@
 /// each route has a stable name used as the metrics label.
 public struct Router: Sendable {
     struct Route: Sendable {
+        /// Registration order: the first route that matches wins.
+        var order: Int
         var method: String
         var segments: [Segment]
         var name: String
@@ -23,11 +25,14 @@ public struct Router: Sendable {
     /// The route name under which requests to unknown paths are counted.
     public static let unmatchedRouteName = "unmatched"
 
-    private var routes: [Route] = []
-    /// Routes by their literal path, while no route has a `{param}` segment: the usual case, matched
-    /// without splitting the request path.
+    private var routeCount = 0
+    /// Routes without `{param}` segments, by their path: found without splitting the request path.
     private var literalRoutes: [String: [Route]] = [:]
-    private var hasParameterRoutes = false
+    /// Routes with `{param}` segments, by their first segment, so a request to a path that no such route
+    /// can match (`/oauth2/token`) is not split and bound against them.
+    private var parameterRoutes: [String: [Route]] = [:]
+    /// Routes with `{param}` segments whose first segment is a parameter: tried on every path.
+    private var leadingParameterRoutes: [Route] = []
 
     public init() {}
 
@@ -45,16 +50,19 @@ public struct Router: Sendable {
             return .literal(String(part))
         }
         let route = Route(
-            method: method.uppercased(), segments: segments, name: name, handler: handler, fastPath: fastPath)
-        routes.append(route)
-        if segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
-            hasParameterRoutes = true
-        } else {
+            order: routeCount, method: method.uppercased(), segments: segments, name: name, handler: handler,
+            fastPath: fastPath)
+        routeCount += 1
+        if !segments.contains(where: { if case .parameter = $0 { true } else { false } }) {
             literalRoutes[
                 "/" + segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined(separator: "/"),
                 default: []
             ]
             .append(route)
+        } else if case .literal(let first) = segments.first {
+            parameterRoutes[first, default: []].append(route)
+        } else {
+            leadingParameterRoutes.append(route)
         }
     }
 
@@ -97,14 +105,25 @@ public struct Router: Sendable {
 
     /// Resolves a percent-encoded path. HEAD falls back to GET; the server then drops the body.
     func match(method: String, path: String) -> Match {
-        if hasParameterRoutes {
-            let parts = Self.split(path)
-            return choose(
-                method: method,
-                from: routes.compactMap { route in Self.bind(route.segments, parts).map { (route, $0) } })
+        let literal = literalRoutes[path] ?? []
+        let sameFirstSegment = parameterRoutes.isEmpty ? [] : parameterRoutes[String(Self.firstSegment(path))] ?? []
+        if sameFirstSegment.isEmpty && leadingParameterRoutes.isEmpty {
+            // No route with parameters can match: the stored list is used as it is.
+            return choose(method: method, from: literal, parameters: { _ in [:] })
         }
-        // Literal routes only: no parameters to bind, and the stored list is used as it is.
-        return choose(method: method, from: literalRoutes[path] ?? [], parameters: { _ in [:] })
+        let parts = Self.split(path)
+        var candidates = literal.map { ($0, [String: String]()) }
+        for route in sameFirstSegment + leadingParameterRoutes {
+            if let parameters = Self.bind(route.segments, parts) { candidates.append((route, parameters)) }
+        }
+        candidates.sort { $0.0.order < $1.0.order }
+        return choose(method: method, from: candidates)
+    }
+
+    /// `devices` of `/devices/1/scopes`; the whole path after the slash when it has no second one.
+    private static func firstSegment(_ path: String) -> Substring {
+        let rest = path.utf8.dropFirst()
+        return Substring(rest.prefix { $0 != UInt8(ascii: "/") })
     }
 
     private func choose(method: String, from candidates: [(Route, [String: String])]) -> Match {

@@ -44,6 +44,25 @@ struct ComponentTests {
         #expect(allow == ["GET", "POST", "HEAD"] && name == "accounts_list")
     }
 
+    @Test func theFirstRegisteredRouteWinsWhetherLiteralOrNot() {
+        var router = router()
+        router.add("GET", "/{tenant}/status", name: "tenant_status") { _ in .text(200, "status") }
+        router.add("GET", "/health/status", name: "health_status") { _ in .text(200, "health") }
+        // `/accounts/{id}` was added before `/accounts/me`, and `/{tenant}/status` before `/health/status`.
+        guard case .found(let me, let parameters) = router.match(method: "GET", path: "/accounts/me"),
+            case .found(let status, let tenant) = router.match(method: "GET", path: "/health/status"),
+            case .found(let list, let none) = router.match(method: "GET", path: "/accounts"),
+            case .methodNotAllowed(let allow, let name) = router.match(method: "PUT", path: "/accounts/7")
+        else {
+            Issue.record("unexpected match")
+            return
+        }
+        #expect(me.name == "account" && parameters == ["id": "me"])
+        #expect(status.name == "tenant_status" && tenant == ["tenant": "health"])
+        #expect(list.name == "accounts_list" && none.isEmpty)
+        #expect(allow == ["GET", "HEAD"] && name == "account")
+    }
+
     @Test func headFallsBackToGet() {
         guard case .found(let route, _) = router().match(method: "HEAD", path: "/accounts/7") else {
             Issue.record("no HEAD fallback")
