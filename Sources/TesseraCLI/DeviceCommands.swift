@@ -68,13 +68,14 @@ enum DeviceCommands {
         let runtime = try invocation.runtime()
         let device = try await runtime.devices.device(
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
-        let capabilities = CapabilityMatrix.capabilities(of: device.ownership)
+        let capabilities = CapabilityMatrix.capabilities(of: device)
         if invocation.json {
             invocation.console.out(
                 Output.json { json in
                     json.beginObject()
                     json.key("device"); json.string(device.id)
                     json.key("ownership"); json.string(device.ownership.rawValue)
+                    json.key("supervised"); json.bool(device.supervised)
                     json.key("actions")
                     json.beginObject()
                     for (action, allowed) in capabilities { json.key(action.rawValue); json.bool(allowed) }
@@ -104,7 +105,8 @@ enum DeviceCommands {
         let device = try await runtime.devices.device(
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         let action = try ManagementAction(parsing: invocation.arguments.positionals[1])
-        let allowed = device.state == .enrolled && CapabilityMatrix.allows(action, on: device.ownership)
+        let refusal = CapabilityMatrix.refusal(action, on: device)
+        let allowed = refusal == nil
         if invocation.json {
             invocation.console.out(
                 Output.json { json in
@@ -115,13 +117,7 @@ enum DeviceCommands {
                     json.endObject()
                 })
         }
-        guard allowed else {
-            throw CLIFailure(
-                status: ExitStatus.notPermitted,
-                message: device.state == .enrolled
-                    ? "the capability matrix does not allow \(action.rawValue) on a \(device.ownership.rawValue) device"
-                    : "device \(device.id) is not enrolled")
-        }
+        if let refusal { throw CLIFailure(status: ExitStatus.notPermitted, message: refusal) }
         if !invocation.json {
             invocation.console.out("Allowed: \(action.rawValue) on \(device.id) (\(device.ownership.rawValue))")
         }

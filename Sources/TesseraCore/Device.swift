@@ -194,6 +194,48 @@ public enum DeviceCaller: Sendable, Equatable {
     case account(String)
 }
 
+extension DeviceCaller {
+    /// The scope a person's access token needs to reach the data scopes of their own devices.
+    public static let ownDevicesScope = "own-devices"
+
+    /// Whom a bearer access token makes its holder for device data, or why it reaches none.
+    ///
+    /// Enrolment tokens (of `enrolmentClientID`) reach nothing: the device sends them to the MDM server
+    /// with every request (PROTOCOLS.md §1.5), so the organisation holds them too. A client acting for
+    /// itself with the scope `devices` is the organisation, and so is an administrator or device
+    /// enrolment manager whose token has that scope; a person whose token has the scope `own-devices`
+    /// is themselves (their devices' personal scope, and reading the managed one).
+    /// - Parameters:
+    ///   - accountID: the person the token speaks for; nil for a client acting for itself.
+    ///   - roles: that person's roles as stored now.
+    /// - Throws: `CoreError.notPermitted` (code `insufficient_scope`) for a token that reaches no device data.
+    public static func holder(
+        accountID: String?, roles: Set<Role>, clientID: String, scopes: Set<String>, enrolmentClientID: String?
+    ) throws -> DeviceCaller {
+        guard clientID != enrolmentClientID else {
+            throw CoreError(
+                .notPermitted, "insufficient_scope",
+                "enrolment tokens reach no device data: the device hands them to the MDM server")
+        }
+        guard let accountID else {
+            guard scopes.contains(DeviceScope.clientScope) else {
+                throw CoreError(.notPermitted, "insufficient_scope", "the token's client needs the scope devices")
+            }
+            return .organisation
+        }
+        if scopes.contains(DeviceScope.clientScope), !roles.isDisjoint(with: [.administrator, .deviceEnrolmentManager]) {
+            return .organisation
+        }
+        guard scopes.contains(ownDevicesScope) else {
+            throw CoreError(
+                .notPermitted, "insufficient_scope",
+                "a person's token needs the scope own-devices, or devices for administrators and device enrolment managers"
+            )
+        }
+        return .account(accountID)
+    }
+}
+
 /// Who may read and write which scope of which device: enforced here for every caller.
 public enum DeviceAccess {
     /// The organisation reads and writes the managed scope of every device, and the personal scope only
@@ -205,7 +247,7 @@ public enum DeviceAccess {
         switch caller {
         case .organisation:
             return scope == .managed
-                || CapabilityMatrix.allows(.readPersonalData, on: device.ownership)
+                || CapabilityMatrix.allows(.readPersonalData, on: device)
         case .account(let accountID):
             guard let owner = device.accountID, owner == accountID else { return false }
             return scope == .personal || operation == .read

@@ -1,6 +1,6 @@
 /// Who owns a device, which decides what the organisation may do to it.
 public enum DeviceOwnership: String, Sendable, CaseIterable, Codable {
-    /// Automated Device Enrolment or account-driven Device Enrolment: supervised, the organisation's.
+    /// Automated Device Enrolment (supervised) or account-driven Device Enrolment (not supervised).
     case organisation
     /// User Enrolment: the person's own device; the organisation manages only its managed scope.
     case personal
@@ -51,10 +51,12 @@ public enum ManagementAction: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// The capability matrix, enforced in this one place: what the organisation may do to a device of
-/// each ownership. A supervised organisation device allows every action; a user-enrolled personal
-/// device only what touches its managed scope: never the person's data, apps, location or the device
-/// as a whole.
+/// The capability matrix, enforced in this one place: what the organisation may do to a device, by its
+/// ownership and supervision. DESIGN.md's two columns are a supervised organisation device (every
+/// action) and a user-enrolled personal device (only what touches its managed scope: never the person's
+/// data, apps, location or the device as a whole). An organisation device that is not supervised
+/// (account-driven or profile-based Device Enrolment) is the third column: everything but what Apple
+/// allows only under supervision.
 public enum CapabilityMatrix {
     /// The actions allowed on a personal (user-enrolled) device.
     public static let personal: Set<ManagementAction> = [
@@ -62,17 +64,43 @@ public enum CapabilityMatrix {
         .inventoryWorkApps, .eraseWorkData,
     ]
 
-    public static func allows(_ action: ManagementAction, on ownership: DeviceOwnership) -> Bool {
+    /// What Apple's MDM allows only on supervised devices: refused on an unsupervised organisation device.
+    public static let supervisedOnly: Set<ManagementAction> = [
+        .globalProxy, .enforceAllRestrictions, .manageSoftwareUpdates, .removeSystemApps, .setWallpaper,
+        .singleAppMode, .keepWiFiOn, .bypassActivationLock, .lostMode, .deviceLocation,
+    ]
+
+    public static func allows(_ action: ManagementAction, on ownership: DeviceOwnership, supervised: Bool) -> Bool {
         switch ownership {
-        // The organisation owns the device and every scope on it.
-        case .organisation: true
+        // The organisation owns the device and every scope on it; supervision unlocks the rest.
+        case .organisation: supervised || !supervisedOnly.contains(action)
         case .personal: personal.contains(action)
         }
     }
 
+    public static func allows(_ action: ManagementAction, on device: Device) -> Bool {
+        allows(action, on: device.ownership, supervised: device.supervised)
+    }
+
+    /// Why the organisation may not take `action` on `device` now (it is not enrolled, or the matrix
+    /// forbids it), or nil when it may.
+    public static func refusal(_ action: ManagementAction, on device: Device) -> String? {
+        guard device.state == .enrolled else { return "device \(device.id) is not enrolled" }
+        guard allows(action, on: device) else {
+            let kind =
+                switch (device.ownership, device.supervised) {
+                case (.personal, _): "a personal"
+                case (.organisation, false): "an unsupervised organisation"
+                case (.organisation, true): "a supervised organisation"
+                }
+            return "the capability matrix does not allow \(action.rawValue) on \(kind) device"
+        }
+        return nil
+    }
+
     /// Every action with whether it is allowed, in matrix order.
-    public static func capabilities(of ownership: DeviceOwnership) -> [(action: ManagementAction, allowed: Bool)] {
-        ManagementAction.allCases.map { ($0, allows($0, on: ownership)) }
+    public static func capabilities(of device: Device) -> [(action: ManagementAction, allowed: Bool)] {
+        ManagementAction.allCases.map { ($0, allows($0, on: device)) }
     }
 }
 

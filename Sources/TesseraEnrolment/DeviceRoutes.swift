@@ -2,8 +2,9 @@ import TesseraCore
 public import TesseraHTTP
 import TesseraPlatform
 
-/// The data scopes of enrolled devices over HTTP, for the MDM (a client_credentials token with the scope
-/// `devices`) and for each device's own user (their access token):
+/// The data scopes of enrolled devices over HTTP, for the organisation (an MDM's client_credentials token
+/// with the scope `devices`, or an administrator's token with that scope) and for each device's own user
+/// (their token with the scope `own-devices`; never the enrolment token, which the MDM holds too):
 ///
 /// - `GET /devices/{id}/scopes/{scope}/items`: the scope's items;
 /// - `PUT /devices/{id}/scopes/{scope}/items/{kind}/{name}`: writes one item, the body its value;
@@ -11,9 +12,11 @@ import TesseraPlatform
 ///
 /// Who may do what is `DeviceAccess`'s (the organisation never reaches a person's personal scope).
 public struct DeviceEndpoints: Sendable {
-    /// Whom a bearer token speaks for: a person's account id (nil for a client acting for itself), and
-    /// the token's scopes. Nil for no valid token.
-    public typealias Bearer = @Sendable (_ authorization: String?) async -> (accountID: String?, scopes: Set<String>)?
+    /// Whom a bearer token speaks for: a person's account id (nil for a client acting for itself), the
+    /// client it was issued to, and its scopes. Nil for no valid token.
+    public typealias Bearer = @Sendable (_ authorization: String?) async -> (
+        accountID: String?, clientID: String, scopes: Set<String>
+    )?
 
     let devices: DeviceService
     let bearer: Bearer
@@ -85,21 +88,12 @@ public struct DeviceEndpoints: Sendable {
             response.headers.set("WWW-Authenticate", #"Bearer error="invalid_token""#)
             return EnrolmentEndpoints.noStore(response)
         }
-        let caller: DeviceCaller
-        if let accountID = who.accountID {
-            caller = .account(accountID)
-        } else if who.scopes.contains(DeviceScope.clientScope) {
-            caller = .organisation
-        } else {
-            return EnrolmentEndpoints.noStore(
-                .json(403, EnrolmentEndpoints.error("insufficient_scope", "the token's client needs the scope devices"))
-            )
-        }
         guard let scope = scopeFromPath ? DataScope(rawValue: request.pathParameters["scope"] ?? "") : .managed else {
             return EnrolmentEndpoints.noStore(
                 .json(404, EnrolmentEndpoints.error("not_found", "the scopes are managed and personal")))
         }
         do {
+            let caller = try await devices.caller(accountID: who.accountID, clientID: who.clientID, scopes: who.scopes)
             return EnrolmentEndpoints.noStore(try await body(caller, request.pathParameters["id"] ?? "", scope))
         } catch let error as CoreError {
             let status =

@@ -12,13 +12,16 @@ public struct DeviceService: Sendable {
     let audit: AuditLog
     let now: @Sendable () -> Date
     let newID: @Sendable () -> String
+    /// The client devices sign in with (`enrolment.oauth_client_id`): its tokens reach no device data.
+    let enrolmentClientID: String?
 
     public init(
-        store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String,
+        store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String, enrolmentClientID: String? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         newID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
     ) {
         self.store = store
+        self.enrolmentClientID = enrolmentClientID
         self.audit = AuditLog(sha256Hex: sha256Hex)
         self.now = now
         self.newID = newID
@@ -117,6 +120,19 @@ public struct DeviceService: Sendable {
     }
 
     // MARK: - Data scopes
+
+    /// Whom a bearer access token makes its holder for device data (`DeviceCaller.holder`), with the
+    /// person's roles read now rather than taken from the token.
+    /// - Throws: `CoreError.notPermitted` for a token that reaches no device data.
+    public func caller(accountID: String?, clientID: String, scopes: Set<String>) async throws -> DeviceCaller {
+        var roles: Set<Role> = []
+        if let accountID, scopes.contains(DeviceScope.clientScope) {
+            roles = try await store.read { try $0.account(id: accountID) }.map { Set($0.roles) } ?? []
+        }
+        return try DeviceCaller.holder(
+            accountID: accountID, roles: roles, clientID: clientID, scopes: scopes,
+            enrolmentClientID: enrolmentClientID)
+    }
 
     /// A scope's items, if `caller` may read it.
     public func items(of deviceID: String, scope: DataScope, caller: DeviceCaller) async throws -> [DeviceItem] {

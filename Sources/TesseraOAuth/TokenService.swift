@@ -498,7 +498,7 @@ public struct TokenService: Sendable {
     }
 
     /// The device scopes of a client_credentials request, checked against the device registry and the
-    /// capability matrix: each must name an enrolled device and an action its ownership allows.
+    /// capability matrix: each must name an enrolled device and an action the matrix allows on it.
     private func checkDeviceScopes(_ requested: String?, client: OAuthClient) async throws(OAuthError) {
         guard let requested, requested.contains(DeviceScope.prefix) else { return }
         // Malformed ones are left to grantedScope to report.
@@ -511,14 +511,10 @@ public struct TokenService: Sendable {
             throw .serverError("cannot read the device registry")
         }
         for (scope, device) in zip(wanted, devices) {
-            guard let device, device.state == .enrolled else {
+            guard let device else {
                 throw .invalidScope("no enrolled device \(ManagedAccountID.printable(scope.deviceID))")
             }
-            guard CapabilityMatrix.allows(scope.action, on: device.ownership) else {
-                throw .invalidScope(
-                    "the capability matrix does not allow \(scope.action.rawValue) on a \(device.ownership.rawValue) device"
-                )
-            }
+            if let refusal = CapabilityMatrix.refusal(scope.action, on: device) { throw .invalidScope(refusal) }
         }
     }
 

@@ -100,7 +100,8 @@ public struct TesseraRuntime: Sendable {
         let tokens = TokenService(
             store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
         let inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings)
-        let devices = DeviceService(store: store, sha256Hex: sha256Hex)
+        let devices = DeviceService(
+            store: store, sha256Hex: sha256Hex, enrolmentClientID: configuration.discovery?.clientID)
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),

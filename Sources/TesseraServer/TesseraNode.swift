@@ -207,7 +207,7 @@ enum Routes {
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
         DeviceEndpoints(devices: runtime.devices) { [inspection = runtime.inspection] authorization in
-            await inspection.bearer(authorization).map { ($0.accountID, $0.scopes) }
+            await inspection.bearer(authorization)
         }
         .register(in: &router)
         if let managedAccountToken = runtime.managedAccountToken {

@@ -48,4 +48,30 @@ import Testing
                 "\(caller) \(operation) \(scope) \(device.kind)")
         }
     }
+
+    @Test func whomATokenMakesItsHolder() throws {
+        func holder(_ account: String?, _ roles: Set<Role>, _ client: String, _ scopes: Set<String>) throws
+            -> DeviceCaller
+        {
+            try DeviceCaller.holder(
+                accountID: account, roles: roles, clientID: client, scopes: scopes, enrolmentClientID: "enrol")
+        }
+        #expect(try holder(nil, [], "mdm", ["devices"]) == .organisation)
+        #expect(try holder("jane", [], "portal", ["own-devices"]) == .account("jane"))
+        #expect(try holder("ada", [.administrator], "portal", ["devices"]) == .organisation)
+        #expect(try holder("dem", [.deviceEnrolmentManager], "portal", ["devices", "own-devices"]) == .organisation)
+        // A person without device authority asking as the organisation is herself, with own-devices.
+        #expect(try holder("jane", [.staff], "portal", ["devices", "own-devices"]) == .account("jane"))
+        for (account, roles, client, scopes) in [
+            (nil, [], "mdm", ["mdm"]),  // a client without the scope devices
+            ("jane", [.staff], "portal", ["devices"]),  // no device authority, no own-devices
+            ("jane", [], "portal", ["email"]),
+            ("jane", [], "enrol", ["own-devices"]),  // the enrolment token: the MDM holds it too
+            (nil, [], "enrol", ["devices"]),
+        ] as [(String?, Set<Role>, String, Set<String>)] {
+            #expect(throws: CoreError.self, "\(account ?? "client") \(client) \(scopes)") {
+                try holder(account, roles, client, scopes)
+            }
+        }
+    }
 }

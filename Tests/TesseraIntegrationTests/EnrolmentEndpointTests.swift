@@ -352,8 +352,26 @@ import Testing
         #expect(
             try await clientToken("device:no-such-device:erase-work-data").body["error"] as? String == "invalid_scope")
 
-        // The data scopes over HTTP: the MDM (scope devices) and Jane (her own token), each where allowed.
+        // The data scopes over HTTP: the MDM (scope devices) and Jane (a token of hers with the scope
+        // own-devices, from a client that is not the enrolment's), each where allowed.
         let mdmToken = try #require(try await clientToken("devices").body["access_token"] as? String)
+        let portal = try JSONSerialization.jsonObject(
+            with: Data(
+                try await runCommand(
+                    tesseraBinary,
+                    [
+                        "clients", "create", "--config", scratch.config, "--name", "portal", "--grant", "password",
+                        "--scope", "own-devices", "--json",
+                    ]
+                ).out.utf8)) as? [String: Any]
+        let janeAnswer = try await request(
+            [
+                "-u", "\(portal?["client_id"] as? String ?? ""):\(portal?["client_secret"] as? String ?? "")",
+                "--data", "grant_type=password", "--data", "username=jane@appleid.example.com", "--data",
+                "password=Correct-horse-battery-9", "--data", "scope=own-devices", origin + "/oauth2/token",
+            ], jar: jar)
+        let janeToken = try #require(
+            (try JSONSerialization.jsonObject(with: janeAnswer.body) as? [String: Any])?["access_token"] as? String)
         func scope(_ method: String, _ token: String, _ path: String, _ value: String? = nil) async throws -> (
             status: Int, body: String
         ) {
@@ -363,11 +381,14 @@ import Testing
             return (answer.status, String(decoding: answer.body, as: UTF8.self))
         }
         #expect(try await scope("PUT", mdmToken, "managed/items/app/com.example.mail", "1.0").status == 204)
-        #expect(try await scope("PUT", accessToken, "personal/items/document/notes", "my notes").status == 204)
+        #expect(try await scope("PUT", janeToken, "personal/items/document/notes", "my notes").status == 204)
         #expect(try await scope("GET", mdmToken, "personal/items").status == 403)  // never the person's data
         #expect(try await scope("PUT", mdmToken, "personal/items/log/x", "x").status == 403)
-        #expect(try await scope("PUT", accessToken, "managed/items/app/evil", "x").status == 403)
-        let managedItems = try await scope("GET", accessToken, "managed/items")
+        #expect(try await scope("PUT", janeToken, "managed/items/app/evil", "x").status == 403)
+        // The enrolment token reaches nothing: the device hands it to the MDM with every request.
+        let enrolmentToken = try await scope("GET", accessToken, "personal/items")
+        #expect(enrolmentToken.status == 403 && enrolmentToken.body.contains("insufficient_scope"))
+        let managedItems = try await scope("GET", janeToken, "managed/items")
         #expect(managedItems.status == 200 && managedItems.body.contains("com.example.mail"))
         #expect(try await scope("GET", "not.a.token", "managed/items").status == 401)
         // The MDM reports the device's EnrollmentID (User Enrolment's only identifier); Jane cannot.
@@ -379,7 +400,7 @@ import Testing
                 ], jar: jar
             ).status
         }
-        #expect(try await report(accessToken, "SELF-REPORTED") == 403)
+        #expect(try await report(janeToken, "SELF-REPORTED") == 403)
         #expect(try await report(mdmToken, "bad id") == 400)
         #expect(try await report(mdmToken, "E1A2B3C4-ENROLLMENT") == 204)
         let shown = try await runCommand(
@@ -394,7 +415,7 @@ import Testing
         #expect(try await clientToken("device:\(deviceID):erase-work-data").body["error"] as? String == "invalid_scope")
         // Un-enrolment took the managed scope and left the personal one.
         #expect(try await scope("GET", mdmToken, "managed/items").body == "[]")
-        let personalItems = try await scope("GET", accessToken, "personal/items")
+        let personalItems = try await scope("GET", janeToken, "personal/items")
         #expect(personalItems.status == 200 && personalItems.body.contains("my notes"))
 
         // A User Enrolment request that names the device is refused; a token that is not ours is challenged.
