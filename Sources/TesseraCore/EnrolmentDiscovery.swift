@@ -15,6 +15,18 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     case realityDevice = "RealityDevice"
     case watch = "Watch"
 
+    /// The family of a hardware model as a device reports it in `PRODUCT` (`iPhone15,2`, `iPad13,4`,
+    /// `Mac14,2`, `MacBookPro18,3`, `iMac21,1`, `AppleTV14,1`, `Watch6,1`, `RealityDevice14,1`); nil for
+    /// any other.
+    public init?(product: String) {
+        let prefixes: [(String, ModelFamily)] = [
+            ("iPhone", .iPhone), ("iPad", .iPad), ("AppleTV", .appleTV), ("Watch", .watch),
+            ("RealityDevice", .realityDevice), ("Mac", .mac), ("iMac", .mac), ("VirtualMac", .mac),
+        ]
+        guard let (_, family) = prefixes.first(where: { product.hasPrefix($0.0) }) else { return nil }
+        self = family
+    }
+
     /// The family named `text`, compared without case; nil for a name Apple does not send.
     public init?(named text: String) {
         guard let family = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {

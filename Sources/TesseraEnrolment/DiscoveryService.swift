@@ -41,18 +41,39 @@ public struct DiscoveryService: Sendable {
         guard managedDomains.contains(domain) else {
             return .refused("\(ManagedAccountID.printable(domain)) is not a domain this organisation manages")
         }
-        let family = modelFamily.flatMap(ModelFamily.init(named:))
+        let managedID = try? ManagedAccountID(identifier, managedDomains: managedDomains)
+        guard
+            let enrolment = try await enrolment(
+                domain: domain, family: modelFamily.flatMap(ModelFamily.init(named:)), managedID: managedID)
+        else {
+            return .refused("no enrolment is offered for \(domain) to this device")
+        }
+        return .enrol(enrolment, baseURL: baseURL + "/" + enrolment.urlPathComponent)
+    }
+
+    /// Whether discovery offers `kind` to the account `managedID` on a device of the hardware model
+    /// `product` (its `PRODUCT`): checked again when the signed-in device asks for its profile, since a
+    /// device (or a person with a token) can POST to either enrolment URL.
+    /// - Throws: when the store cannot answer a rule that depends on roles.
+    public func offers(_ kind: AccountDrivenEnrolment, to managedID: ManagedAccountID, product: String?)
+        async throws -> Bool
+    {
+        try await enrolment(
+            domain: managedID.domain, family: product.flatMap(ModelFamily.init(product:)), managedID: managedID)
+            == kind
+    }
+
+    /// The first rule's answer; the account's roles are read only when a rule of the domain names roles.
+    private func enrolment(domain: String, family: ModelFamily?, managedID: ManagedAccountID?) async throws
+        -> AccountDrivenEnrolment?
+    {
         var roles = Set<Role>()
-        if policy.rules.contains(where: { $0.domain == domain && !$0.roles.isEmpty }),
-            let managedID = try? ManagedAccountID(identifier, managedDomains: managedDomains),
+        if policy.rules.contains(where: { $0.domain == domain && !$0.roles.isEmpty }), let managedID,
             let account = try await store.read({ try $0.account(managedID: managedID) }), account.state == .active
         {
             roles = account.effectiveRoles
         }
-        guard let enrolment = policy.enrolment(domain: domain, family: family, roles: roles) else {
-            return .refused("no enrolment is offered for \(domain) to this device")
-        }
-        return .enrol(enrolment, baseURL: baseURL + "/" + enrolment.urlPathComponent)
+        return policy.enrolment(domain: domain, family: family, roles: roles)
     }
 }
 

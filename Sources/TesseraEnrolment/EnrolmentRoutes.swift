@@ -188,6 +188,8 @@ public struct EnrolmentEndpoints: Sendable {
                     return Self.noStore(response)
                 case .badRequest(let message):
                     return Self.noStore(.json(400, Self.error("invalid_request", message)))
+                case .notOffered(let message):
+                    return Self.noStore(.json(403, Self.error("access_denied", message)))
                 }
             }
         }

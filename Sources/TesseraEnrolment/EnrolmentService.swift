@@ -40,6 +40,9 @@ public struct EnrolmentService: Sendable {
         case signIn(challenge: String)
         /// `400`: the request is not what a device sends (or a User Enrolment request names the device).
         case badRequest(String)
+        /// `403`: discovery's rules do not offer this enrolment to the account that signed in on this
+        /// kind of device.
+        case notOffered(String)
     }
 
     /// How a device without a valid token is sent to sign in (PROTOCOLS.md §1.2).
@@ -76,6 +79,7 @@ public struct EnrolmentService: Sendable {
     let signer: CMSSigner
     let reader: DeviceInformationReader
     let devices: DeviceService
+    let discovery: DiscoveryService
     let managedDomains: ManagedDomains
     /// Who a bearer token (the `Authorization` header) speaks for, if it is a valid token of the
     /// enrolment client.
@@ -83,9 +87,10 @@ public struct EnrolmentService: Sendable {
 
     public init(
         challenge: Challenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
-        devices: DeviceService, managedDomains: ManagedDomains,
+        devices: DeviceService, discovery: DiscoveryService, managedDomains: ManagedDomains,
         bearer: @escaping @Sendable (_ authorization: String?) async -> SignedIn?
     ) {
+        self.discovery = discovery
         self.challenge = challenge
         self.template = template
         self.signer = signer
@@ -97,7 +102,8 @@ public struct EnrolmentService: Sendable {
 
     /// One POST to the enrolment URL of `kind`. The body is read whatever its Content-Type (devices
     /// differ); it must be CMS-signed device information, and for User Enrolment must not name the
-    /// device (UDID, SERIAL). The profile's delivery records the device in the registry.
+    /// device (UDID, SERIAL). The account that signed in must be one discovery's rules send to this kind
+    /// of enrolment on this kind of device. The profile's delivery records the device in the registry.
     public func enrol(_ kind: AccountDrivenEnrolment, body: [UInt8], authorization: String?) async throws -> Outcome {
         let information: DeviceInformation
         do {
@@ -113,10 +119,18 @@ public struct EnrolmentService: Sendable {
         else {
             return .signIn(challenge: challenge.header)
         }
+        guard try await discovery.offers(kind, to: managedID, product: information.product) else {
+            return .notOffered(
+                "\(managedID) is not offered \(kind.rawValue) on \(information.product.map(ManagedAccountID.printable) ?? "this device")"
+            )
+        }
+        let recorded: EnrolmentKind = kind == .user ? .user : .adde
+        if let earlier = try await devices.device(ofSignIn: signedIn.tokenID), earlier.kind != recorded {
+            return .notOffered("this sign-in enrolled a device as \(earlier.kind.rawValue): sign in again to enrol another")
+        }
         let profile = try template.signedProfile(.accountDriven(managedID, kind), signer: signer)
         _ = try await devices.recordEnrolment(
-            kind == .user ? .user : .adde, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID,
-            information: information)
+            recorded, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID, information: information)
         return .profile(profile)
     }
 }

@@ -102,6 +102,11 @@ public struct TesseraRuntime: Sendable {
         let inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings)
         let devices = DeviceService(
             store: store, sha256Hex: sha256Hex, enrolmentClientID: configuration.discovery?.clientID)
+        let discovery = configuration.discovery.map {
+            DiscoveryService(
+                policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,
+                store: store)
+        }
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
             audit: AuditService(store: store, sha256Hex: sha256Hex),
@@ -118,15 +123,13 @@ public struct TesseraRuntime: Sendable {
                 sessionLifetime: oauth.sessionLifetime, negotiate: tickets),
             directory: directory,
             directorySync: DirectorySyncService(store: store, sha256Hex: sha256Hex),
-            discovery: configuration.discovery.map {
-                DiscoveryService(
-                    policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,
-                    store: store)
-            },
-            enrolment: try configuration.discovery.map {
-                try Self.enrolment(
-                    $0, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices,
-                    bearer: Self.enrolmentBearer(inspection, clientID: $0.clientID))
+            discovery: discovery,
+            enrolment: try configuration.discovery.flatMap { settings in
+                try discovery.map {
+                    try Self.enrolment(
+                        settings, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices,
+                        discovery: $0, bearer: Self.enrolmentBearer(inspection, clientID: settings.clientID))
+                }
             },
             devices: devices,
             webLogin: configuration.discovery.flatMap { settings in
@@ -242,7 +245,8 @@ extension TesseraRuntime {
     /// The enrolment endpoint's service: the profile template and signing identity read and checked.
     static func enrolment(
         _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, domains: ManagedDomains,
-        devices: DeviceService, bearer: @escaping @Sendable (String?) async -> EnrolmentService.SignedIn?
+        devices: DeviceService, discovery: DiscoveryService,
+        bearer: @escaping @Sendable (String?) async -> EnrolmentService.SignedIn?
     ) throws -> EnrolmentService {
         let (template, signer) = try profileParts(settings)
         let challenge: EnrolmentService.Challenge =
@@ -255,7 +259,7 @@ extension TesseraRuntime {
         return EnrolmentService(
             challenge: challenge,
             template: template, signer: signer, reader: DeviceInformationReader(verifier: try CMSVerifier()),
-            devices: devices, managedDomains: domains, bearer: bearer)
+            devices: devices, discovery: discovery, managedDomains: domains, bearer: bearer)
     }
 
     /// One sync of the LDAP directory (see `DirectorySyncService`); only administrators (and the local

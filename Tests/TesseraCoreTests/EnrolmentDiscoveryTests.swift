@@ -46,6 +46,16 @@ import Testing
         #expect(policy.enrolment(domain: "other.example.com", family: .iPhone, roles: []) == nil)
     }
 
+    @Test func productsNameTheirModelFamily() {
+        let cases: [(String, ModelFamily?)] = [
+            ("iPhone15,2", .iPhone), ("iPad13,4", .iPad), ("Mac14,2", .mac), ("MacBookPro18,3", .mac),
+            ("MacBookAir10,1", .mac), ("Macmini9,1", .mac), ("iMac21,1", .mac), ("VirtualMac2,1", .mac),
+            ("AppleTV14,1", .appleTV), ("Watch6,1", .watch), ("RealityDevice14,1", .realityDevice),
+            ("iPod9,1", nil), ("", nil), ("iphone15,2", nil),
+        ]
+        for (product, family) in cases { #expect(ModelFamily(product: product) == family, "\(product)") }
+    }
+
     @Test func identifiersSplitAtTheLastAt() {
         #expect(DiscoveryPolicy.split("jane@partner@AppleID.example.com")! == ("jane@partner", "appleid.example.com"))
         #expect(DiscoveryPolicy.split("jane") == nil)

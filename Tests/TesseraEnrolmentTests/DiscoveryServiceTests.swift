@@ -64,4 +64,27 @@ import Testing
             }
         }
     }
+
+    @Test func theEnrolmentURLIsCheckedAgainstTheRulesForTheSignedInAccount() async throws {
+        let (store, directory) = try await store([("dem", [.deviceEnrolmentManager], .active), ("staff", [], .active)])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let service = DiscoveryService(
+            policy: DiscoveryPolicy(rules: [
+                try DiscoveryRule(
+                    parsing: "appleid.example.com role=device-enrolment-manager: mdm-adde", managedDomains: domains),
+                try DiscoveryRule(parsing: "appleid.example.com Mac: mdm-adde", managedDomains: domains),
+                try DiscoveryRule(parsing: "appleid.example.com iPhone iPad: mdm-byod", managedDomains: domains),
+            ]), baseURL: "https://mdm.example.com/enrol", managedDomains: domains, store: store)
+        let dem = try ManagedAccountID("dem@appleid.example.com", managedDomains: domains)
+        let staff = try ManagedAccountID("staff@appleid.example.com", managedDomains: domains)
+        #expect(try await service.offers(.device, to: dem, product: "iPhone15,2"))
+        #expect(try await !service.offers(.user, to: dem, product: "iPhone15,2"))
+        #expect(try await service.offers(.user, to: staff, product: "iPhone15,2"))
+        #expect(try await !service.offers(.device, to: staff, product: "iPhone15,2"))
+        #expect(try await service.offers(.device, to: staff, product: "MacBookPro18,3"))
+        #expect(try await service.offers(.user, to: staff, product: "iPad13,4"))
+        // A model no family rule names (or none reported) gets no rule of the families.
+        #expect(try await !service.offers(.user, to: staff, product: "iPod9,1"))
+        #expect(try await !service.offers(.user, to: staff, product: nil))
+    }
 }

@@ -254,6 +254,12 @@ import Testing
         let answer = try await deviceSignsIn(clientID: clientID, temporary: temporary, origin: origin, jar: jar)
         let accessToken = try #require(answer["access_token"] as? String)
 
+        // Discovery's rules hold at the enrolment URL too: Jane's iPhone is not offered device enrolment.
+        let notOffered = try await request(
+            ["-H", "Authorization: Bearer \(accessToken)", "--data-binary", "@" + userRequest, origin + "/enrol/adde"],
+            jar: jar)
+        #expect(notOffered.status == 403 && String(decoding: notOffered.body, as: UTF8.self).contains("access_denied"))
+
         // 4. The bearer POST: the signed profile.
         let enrolled = try await request(
             [
