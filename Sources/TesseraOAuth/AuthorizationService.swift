@@ -137,6 +137,11 @@ public struct AuthorizationService: Sendable {
         public var redirect: URL
         /// A new browser session to set as a cookie, when this approval created one.
         public var session: String?
+
+        /// Whether the redirect goes to an enrolling device's callback (`apple-remotemanagement-user-login:`),
+        /// whose sign-in ends with a `308` (PROTOCOLS.md §1.4): the device's web-authentication session
+        /// takes it whatever the method, and no form is re-sent to a custom scheme.
+        public var endsEnrolmentSignIn: Bool { redirect.scheme?.lowercased() == "apple-remotemanagement-user-login" }
     }
 
     /// The outcome of a sign-in form.

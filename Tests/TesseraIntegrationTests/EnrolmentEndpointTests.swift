@@ -133,7 +133,7 @@ import Testing
     }
 
     /// What a device does after the `apple-oauth2` challenge, with the checks of each step: the sign-in
-    /// page (prefilled from `login_hint`, no PKCE), Jane's sign-in there, the `303` to the device's
+    /// page (prefilled from `login_hint`, no PKCE), Jane's sign-in there, the `308` to the device's
     /// callback with the code and its `state`, and the code for tokens (a public client). The token answer.
     func deviceSignsIn(clientID: String, temporary: String, origin: String, jar: String) async throws -> [String: Any] {
         let state = UUID().uuidString
@@ -146,7 +146,7 @@ import Testing
         #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
         // A temporary password is changed on the page first.
         let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
-        #expect(signedIn.status == 303)
+        #expect(signedIn.status == 308)
         let location = try #require(signedIn.headers["location"])
         #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
         let query = try #require(URLComponents(string: location)?.queryItems)
