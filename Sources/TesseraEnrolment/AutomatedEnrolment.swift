@@ -62,12 +62,13 @@ public struct AutomatedEnrolmentService: Sendable {
     /// The web flow's parts (`configuration_web_url`): the sign-in and whom its token speaks for.
     public struct WebSignIn: Sendable {
         let login: WebLogin
-        let bearer: @Sendable (_ authorization: String?) async -> EnrolmentService.SignedIn?
+        let bearer: @Sendable (_ authorization: String?) async throws -> EnrolmentService.SignedIn?
         let store: any Store
         let sha256Hex: @Sendable ([UInt8]) -> String
 
         public init(
-            login: WebLogin, bearer: @escaping @Sendable (_ authorization: String?) async -> EnrolmentService.SignedIn?,
+            login: WebLogin,
+            bearer: @escaping @Sendable (_ authorization: String?) async throws -> EnrolmentService.SignedIn?,
             store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String
         ) {
             self.login = login
@@ -171,7 +172,7 @@ public struct AutomatedEnrolmentService: Sendable {
         case .success(let value): token = value
         case .failure(let failure): return .failed(failure.message)
         }
-        guard let state, let signedIn = await web.bearer("Bearer " + token) else {
+        guard let state, let signedIn = try await web.bearer("Bearer " + token) else {
             return .failed("The sign-in could not be completed. Start the enrolment again.")
         }
         let stateHash = web.sha256Hex(Array(state.utf8))

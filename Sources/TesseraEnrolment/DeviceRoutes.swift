@@ -13,8 +13,9 @@ import TesseraPlatform
 /// Who may do what is `DeviceAccess`'s (the organisation never reaches a person's personal scope).
 public struct DeviceEndpoints: Sendable {
     /// Whom a bearer token speaks for: a person's account id (nil for a client acting for itself), the
-    /// client it was issued to, and its scopes. Nil for no valid token.
-    public typealias Bearer = @Sendable (_ authorization: String?) async -> (
+    /// client it was issued to, and its scopes. Nil for no valid token; throws `CoreError.unavailable`
+    /// when the store cannot tell.
+    public typealias Bearer = @Sendable (_ authorization: String?) async throws -> (
         accountID: String?, clientID: String, scopes: Set<String>
     )?
 
@@ -82,7 +83,13 @@ public struct DeviceEndpoints: Sendable {
         _ request: HTTPRequest, scopeFromPath: Bool = true,
         _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
     ) async -> HTTPResponse {
-        guard let who = await bearer(request.headers["Authorization"]) else {
+        let found: (accountID: String?, clientID: String, scopes: Set<String>)?
+        do {
+            found = try await bearer(request.headers["Authorization"])
+        } catch {
+            return EnrolmentEndpoints.unavailable()
+        }
+        guard let who = found else {
             var response = HTTPResponse.json(
                 401, EnrolmentEndpoints.error("invalid_token", "a bearer access token is needed"))
             response.headers.set("WWW-Authenticate", #"Bearer error="invalid_token""#)

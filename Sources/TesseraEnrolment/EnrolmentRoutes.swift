@@ -6,14 +6,16 @@ import TesseraPlatform
 /// scope `maid`) obtains the `com.apple.maid` token for a device's `GetToken` check-in.
 public struct ManagedAccountTokenEndpoint: Sendable {
     let service: ManagedAccountTokenService
-    /// The client a bearer token with the scope `maid` was issued to, or nil.
-    let caller: @Sendable (_ authorization: String?) async -> String?
+    /// The client a bearer token with the scope `maid` was issued to, or nil; throws
+    /// `CoreError.unavailable` when the store cannot tell.
+    let caller: @Sendable (_ authorization: String?) async throws -> String?
 
     public static let path = "/enrolment/managed-account-token"
     public static let scope = "maid"
 
     public init(
-        service: ManagedAccountTokenService, caller: @escaping @Sendable (_ authorization: String?) async -> String?
+        service: ManagedAccountTokenService,
+        caller: @escaping @Sendable (_ authorization: String?) async throws -> String?
     ) {
         self.service = service
         self.caller = caller
@@ -21,7 +23,13 @@ public struct ManagedAccountTokenEndpoint: Sendable {
 
     public func register(in router: inout Router) {
         router.add("POST", Self.path, name: "managed_account_token") { [service, caller] request in
-            guard await caller(request.headers["Authorization"]) != nil else {
+            let client: String?
+            do {
+                client = try await caller(request.headers["Authorization"])
+            } catch {
+                return EnrolmentEndpoints.unavailable()
+            }
+            guard client != nil else {
                 var response = HTTPResponse.json(
                     401,
                     EnrolmentEndpoints.error("invalid_token", "a bearer access token with the scope maid is needed"))
@@ -131,6 +139,8 @@ public struct EnrolmentEndpoints: Sendable {
                     case .failed(let message):
                         response = Self.page(400, message)
                     }
+                } catch let error as CoreError where error.kind == .unavailable {
+                    response = Self.page(503, "The enrolment cannot be completed now. Try again later.")
                 } catch {
                     response = Self.page(500, "The enrolment profile cannot be made now. Try again later.")
                 }
@@ -175,6 +185,8 @@ public struct EnrolmentEndpoints: Sendable {
                 do {
                     outcome = try await enrolment.enrol(
                         kind, body: request.body, authorization: request.headers["Authorization"])
+                } catch let error as CoreError where error.kind == .unavailable {
+                    return Self.unavailable()
                 } catch {
                     return Self.noStore(.json(500, Self.error("server_error", "the enrolment profile cannot be made")))
                 }
@@ -287,6 +299,15 @@ public struct EnrolmentEndpoints: Sendable {
         json.key("error_description"); json.string(description)
         json.endObject()
         return json.bytes
+    }
+
+    /// `503` with `Retry-After`: the store cannot answer now. Never a `401`, which would send a device to
+    /// sign in again for a passing fault.
+    static func unavailable() -> HTTPResponse {
+        var response = HTTPResponse.json(
+            503, error("temporarily_unavailable", "the enrolment service cannot answer now: try again"))
+        response.headers.set("Retry-After", "5")
+        return noStore(response)
     }
 
     /// The answers depend on who asks: never cached by a proxy.

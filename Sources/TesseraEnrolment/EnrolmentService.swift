@@ -83,12 +83,13 @@ public struct EnrolmentService: Sendable {
     let managedDomains: ManagedDomains
     /// Who a bearer token (the `Authorization` header) speaks for, if it is a valid token of the
     /// enrolment client.
-    let bearer: @Sendable (_ authorization: String?) async -> SignedIn?
+    /// Throws `CoreError.unavailable` when the store cannot tell.
+    let bearer: @Sendable (_ authorization: String?) async throws -> SignedIn?
 
     public init(
         challenge: Challenge, template: ProfileTemplate, signer: CMSSigner, reader: DeviceInformationReader,
         devices: DeviceService, discovery: DiscoveryService, managedDomains: ManagedDomains,
-        bearer: @escaping @Sendable (_ authorization: String?) async -> SignedIn?
+        bearer: @escaping @Sendable (_ authorization: String?) async throws -> SignedIn?
     ) {
         self.discovery = discovery
         self.challenge = challenge
@@ -114,7 +115,7 @@ public struct EnrolmentService: Sendable {
         } catch {
             return .badRequest(error.message)
         }
-        guard let signedIn = await bearer(authorization),
+        guard let signedIn = try await bearer(authorization),
             let managedID = try? ManagedAccountID(signedIn.managedID, managedDomains: managedDomains)
         else {
             return .signIn(challenge: challenge.header)

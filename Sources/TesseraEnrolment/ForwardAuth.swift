@@ -1,3 +1,4 @@
+import TesseraCore
 public import TesseraHTTP
 import TesseraPlatform
 
@@ -9,6 +10,7 @@ import TesseraPlatform
 ///   enrolment stands;
 /// - `401` with the enrolment's `WWW-Authenticate` challenge when the token is missing, expired or not
 ///   an enrolment's (the device signs in again);
+/// - `503` when the store cannot answer (never a `401` for a passing fault);
 /// - `403` `{"code":"com.apple.unrecognized.device"}` when the enrolment was removed (PROTOCOLS.md §1.5:
 ///   the device un-enrols).
 public struct ForwardAuthEndpoint: Sendable {
@@ -25,9 +27,15 @@ public struct ForwardAuthEndpoint: Sendable {
     public func register(in router: inout Router) {
         router.add("GET", Self.path, name: "forward_auth") { [enrolment, devices] request in
             var response: HTTPResponse
-            if let signedIn = await enrolment.bearer(request.headers["Authorization"]),
-                let device = try? await devices.device(ofSignIn: signedIn.tokenID)
-            {
+            let signedIn: EnrolmentService.SignedIn?
+            var device: Device?
+            do {
+                signedIn = try await enrolment.bearer(request.headers["Authorization"])
+                if let signedIn { device = try await devices.device(ofSignIn: signedIn.tokenID) }
+            } catch {
+                return EnrolmentEndpoints.unavailable()
+            }
+            if let signedIn, let device {
                 if device.state == .enrolled {
                     response = HTTPResponse(status: 200)
                     response.headers.set("X-Tessera-Managed-ID", signedIn.managedID)

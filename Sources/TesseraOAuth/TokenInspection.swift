@@ -1,5 +1,5 @@
 public import Foundation
-import TesseraCore
+public import TesseraCore
 import TesseraCrypto
 public import TesseraStore
 
@@ -53,7 +53,7 @@ public struct TokenInspection: Sendable {
                 "introspection needs an authenticated confidential client", usedBasic: authorization != nil)
         }
         let token = try parameters.required("token")
-        if let claims = await validAccessToken(token) {
+        if let claims = try await checked(token) {
             var members: [(String, JSONMember)] = [("token_type", .string("Bearer"))]
             if let scope = claims.extra["scope"]?.stringValue { members.append(("scope", .string(scope))) }
             if let clientID = claims.extra["client_id"]?.stringValue {
@@ -99,7 +99,7 @@ public struct TokenInspection: Sendable {
         let caller = try await clients.authenticate(parameters, authorization: authorization)
         let token = try parameters.required("token")
         let at = now()
-        if let claims = await validAccessToken(token), claims.extra["client_id"]?.stringValue == caller.client.id,
+        if let claims = try await checked(token), claims.extra["client_id"]?.stringValue == caller.client.id,
             let jti = claims.jwtID,
             let exp = claims.expiresAt
         {
@@ -128,25 +128,28 @@ public struct TokenInspection: Sendable {
     /// genuine, unexpired and unrevoked, issued to `clientID`, and for an account that can still sign in.
     /// `tokenID` names the sign-in: the token family when the token has one (a refreshed token keeps
     /// it), else the token's `jti`. Nil otherwise (the caller answers with its challenge).
-    public func bearerAccount(_ authorization: String?, clientID: String) async -> (
+    /// - Throws: `CoreError.unavailable` when the store cannot answer (the caller answers `503`, not a
+    ///   challenge that would send a device to sign in again).
+    public func bearerAccount(_ authorization: String?, clientID: String) async throws(CoreError) -> (
         accountID: String, managedID: String, tokenID: String
     )? {
         guard let token = Self.bearerToken(authorization) else { return nil }
-        guard let claims = await validAccessToken(token),
+        guard let claims = try await validAccessToken(token),
             let issuedTo = claims.extra["client_id"]?.stringValue, issuedTo.utf8.elementsEqual(clientID.utf8),
             let managedID = claims.extra["managed_id"]?.stringValue, let accountID = claims.subject,
             let jti = claims.jwtID
         else { return nil }
         // The sign-in: the token family (which refreshes keep), else the token itself.
-        let family = try? await store.read { try $0.tokenFamilyID(accessTokenJTI: jti) }
-        return (accountID, managedID, (family ?? nil) ?? jti)
+        let family = try await Self.answer { try await store.read { try $0.tokenFamilyID(accessTokenJTI: jti) } }
+        return (accountID, managedID, family ?? jti)
     }
 
     /// The client a bearer access token of ours was issued to for itself (client_credentials: no
     /// person), when its scope includes `scope`; nil otherwise.
-    public func bearerClient(_ authorization: String?, scope: String) async -> String? {
+    /// - Throws: `CoreError.unavailable` when the store cannot answer.
+    public func bearerClient(_ authorization: String?, scope: String) async throws(CoreError) -> String? {
         guard let token = Self.bearerToken(authorization) else { return nil }
-        guard let claims = await validAccessToken(token), claims.extra["managed_id"] == nil,
+        guard let claims = try await validAccessToken(token), claims.extra["managed_id"] == nil,
             let clientID = claims.extra["client_id"]?.stringValue,
             let granted = claims.extra["scope"]?.stringValue,
             granted.split(separator: " ").contains(where: { $0 == scope })
@@ -156,8 +159,11 @@ public struct TokenInspection: Sendable {
 
     /// Whom any bearer access token of ours speaks for: the person's account id when a person signed in
     /// (nil for a client acting for itself), the client, and the granted scopes. Nil for no valid token.
-    public func bearer(_ authorization: String?) async -> (accountID: String?, clientID: String, scopes: Set<String>)? {
-        guard let token = Self.bearerToken(authorization), let claims = await validAccessToken(token),
+    /// - Throws: `CoreError.unavailable` when the store cannot answer.
+    public func bearer(_ authorization: String?) async throws(CoreError) -> (
+        accountID: String?, clientID: String, scopes: Set<String>
+    )? {
+        guard let token = Self.bearerToken(authorization), let claims = try await validAccessToken(token),
             let clientID = claims.extra["client_id"]?.stringValue
         else { return nil }
         let scopes = Set((claims.extra["scope"]?.stringValue ?? "").split(separator: " ").map(String.init))
@@ -172,11 +178,13 @@ public struct TokenInspection: Sendable {
         return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
-    /// The claims of a genuine, unexpired, unrevoked access token of ours.
-    func validAccessToken(_ token: String) async -> JWTClaims? {
-        guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { return nil }
-        let header = try? JWS.unverifiedKeyID(of: token)
-        guard let kid = header, let key = try? await keys.verificationKey(kid: kid) else { return nil }
+    /// The claims of a genuine, unexpired, unrevoked access token of ours; nil for any other token.
+    /// - Throws: `CoreError.unavailable` when the key ring, the client registry or the store cannot answer.
+    func validAccessToken(_ token: String) async throws(CoreError) -> JWTClaims? {
+        guard token.split(separator: ".", omittingEmptySubsequences: false).count == 3,
+            let kid = try? JWS.unverifiedKeyID(of: token),
+            let key = try await Self.answer({ try await keys.verificationKey(kid: kid) })
+        else { return nil }
         let validator = JWTValidator(
             issuer: settings.issuer, audiences: [settings.audience], allowedAlgorithms: Set(SigningAlgorithm.allCases),
             leeway: 0,
@@ -184,21 +192,41 @@ public struct TokenInspection: Sendable {
         guard
             let claims = try? validator.validate(
                 token, keys: { $0 == kid ? key : nil }, now: Int(now().timeIntervalSince1970)),
-            let jti = claims.jwtID
-        else { return nil }
-        // Tokens of a deleted client die with it.
-        guard let clientID = claims.extra["client_id"]?.stringValue, (try? await registry.client(id: clientID)) != nil
+            let jti = claims.jwtID,
+            let clientID = claims.extra["client_id"]?.stringValue,
+            // Tokens of a deleted client die with it.
+            try await Self.answer({ try await registry.client(id: clientID) }) != nil
         else { return nil }
         // Not revoked, and a person's tokens die with the account's ability to sign in (deleted, deactivated,
         // locked): one read for both.
         let personal = claims.extra["managed_id"] != nil ? claims.subject : nil
-        let live = try? await store.read { reader -> Bool in
-            guard try !reader.isAccessTokenRevoked(jti: jti) else { return false }
-            guard let personal else { return true }
-            guard let account = try reader.account(id: personal) else { return false }
-            return account.state == .active && !account.isLocked
+        let live = try await Self.answer {
+            try await store.read { reader -> Bool in
+                guard try !reader.isAccessTokenRevoked(jti: jti) else { return false }
+                guard let personal else { return true }
+                guard let account = try reader.account(id: personal) else { return false }
+                return account.state == .active && !account.isLocked
+            }
         }
-        return live == true ? claims : nil
+        return live ? claims : nil
+    }
+
+    /// `validAccessToken` for the OAuth endpoints: a store that cannot answer is a server error.
+    private func checked(_ token: String) async throws(OAuthError) -> JWTClaims? {
+        do {
+            return try await validAccessToken(token)
+        } catch {
+            throw .serverError("the token cannot be checked now")
+        }
+    }
+
+    /// What a read of the key ring, client registry or store answers; its failure is `unavailable`.
+    private static func answer<T>(_ read: () async throws -> T) async throws(CoreError) -> T {
+        do {
+            return try await read()
+        } catch {
+            throw CoreError(.unavailable, "token.store_unavailable", "tokens cannot be checked now: try again")
+        }
     }
 
     private func liveRefreshToken(_ token: String) async -> (RefreshToken, TokenFamily)? {

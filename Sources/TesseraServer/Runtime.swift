@@ -200,10 +200,10 @@ extension TesseraRuntime {
     /// ADE's service: the trust anchors, template and signing identity read and checked.
     /// Whom a bearer token of the enrolment client speaks for.
     static func enrolmentBearer(_ inspection: TokenInspection, clientID: String)
-        -> @Sendable (String?) async -> EnrolmentService.SignedIn?
+        -> @Sendable (String?) async throws -> EnrolmentService.SignedIn?
     {
         { authorization in
-            await inspection.bearerAccount(authorization, clientID: clientID).map {
+            try await inspection.bearerAccount(authorization, clientID: clientID).map {
                 EnrolmentService.SignedIn(accountID: $0.accountID, managedID: $0.managedID, tokenID: $0.tokenID)
             }
         }
@@ -246,7 +246,7 @@ extension TesseraRuntime {
     static func enrolment(
         _ settings: TesseraConfiguration.Discovery, oauth: TesseraConfiguration.OAuth, domains: ManagedDomains,
         devices: DeviceService, discovery: DiscoveryService,
-        bearer: @escaping @Sendable (String?) async -> EnrolmentService.SignedIn?
+        bearer: @escaping @Sendable (String?) async throws -> EnrolmentService.SignedIn?
     ) throws -> EnrolmentService {
         let (template, signer) = try profileParts(settings)
         let challenge: EnrolmentService.Challenge =

@@ -207,13 +207,13 @@ enum Routes {
         AuthorizeEndpoint(service: runtime.authorization, issuer: runtime.configuration.oauth.issuer).register(
             in: &router)
         DeviceEndpoints(devices: runtime.devices) { [inspection = runtime.inspection] authorization in
-            await inspection.bearer(authorization)
+            try await inspection.bearer(authorization)
         }
         .register(in: &router)
         if let managedAccountToken = runtime.managedAccountToken {
             ManagedAccountTokenEndpoint(service: managedAccountToken) {
                 [inspection = runtime.inspection] authorization in
-                await inspection.bearerClient(authorization, scope: ManagedAccountTokenEndpoint.scope)
+                try await inspection.bearerClient(authorization, scope: ManagedAccountTokenEndpoint.scope)
             }
             .register(in: &router)
         }

@@ -128,3 +128,26 @@ func oauthError(_ body: () async throws -> Void) async -> OAuthError? {
         return OAuthError("unexpected", String(describing: error))
     }
 }
+
+/// A store that fails every read and write while `failing` is set, as a database that went away does.
+final class FailingStore: Store {
+    struct Failure: Error {}
+    let base: any Store
+    let failing = Mutex(false)
+
+    init(_ base: any Store) { self.base = base }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        if failing.withLock({ $0 }) { throw Failure() }
+        return try await base.write(body)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        if failing.withLock({ $0 }) { throw Failure() }
+        return try await base.read(body)
+    }
+
+    func checkReachable() async throws {
+        if failing.withLock({ $0 }) { throw Failure() }
+    }
+}

@@ -201,6 +201,40 @@ import Testing
     }
 }
 
+@Suite struct BearerTokenTests {
+    /// A device or MDM whose token cannot be checked because the store is down gets told so (the callers
+    /// answer 503), never that the token is invalid (401 would send a device to sign in again).
+    @Test func aStoreThatCannotAnswerIsNotAnInvalidToken() async throws {
+        let fixture = try OAuthFixture()
+        defer { fixture.remove() }
+        let mdm = try await fixture.client(
+            ClientRegistration(name: "mdm", grants: ["client_credentials"], scopes: ["devices"]))
+        let issued = try await fixture.token(
+            [("grant_type", "client_credentials")], basic: (mdm.client.id, try #require(mdm.secret)))
+        let store = FailingStore(fixture.store)
+        let inspection = TokenInspection(
+            store: store, keys: fixture.keys, clients: ClientRegistry(store: fixture.store),
+            settings: TokenService.Settings(issuer: OAuthFixture.issuer, audience: "tessera"),
+            now: { fixture.clock.now })
+        let header = "Bearer " + issued.accessToken
+        #expect(try await inspection.bearer(header)?.clientID == mdm.client.id)
+        #expect(try await inspection.bearerClient(header, scope: "devices") == mdm.client.id)
+        #expect(try await inspection.bearer("Bearer not.a.token") == nil)
+        store.failing.withLock { $0 = true }
+        for check in [
+            { _ = try await inspection.bearer(header) },
+            { _ = try await inspection.bearerClient(header, scope: "devices") },
+            { _ = try await inspection.bearerAccount(header, clientID: mdm.client.id) },
+        ] as [@Sendable () async throws -> Void] {
+            await #expect(throws: CoreError(.unavailable, "token.store_unavailable", "tokens cannot be checked now: try again")) {
+                try await check()
+            }
+        }
+        // A token that is not ours needs no store to be refused.
+        #expect(try await inspection.bearer("Bearer not.a.token") == nil)
+    }
+}
+
 @Suite struct PrivateKeyJWTTests {
     func clientWithKey(_ fixture: OAuthFixture, grants: [String], role: String? = nil) async throws -> (
         OAuthClient, SigningKey
