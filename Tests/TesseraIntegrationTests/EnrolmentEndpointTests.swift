@@ -64,7 +64,8 @@ import Testing
         return (scratch, clientID)
     }
 
-    /// curl with a cookie jar; status, headers (lower-cased names) and body.
+    /// curl with a cookie jar; status, headers (lower-cased names; a repeated header's values joined by
+    /// line breaks, so an exact comparison notices it) and body.
     func request(_ arguments: [String], jar: String) async throws -> (
         status: Int, headers: [String: String], body: Data
     ) {
@@ -76,8 +77,9 @@ import Testing
         let lines = result.out.components(separatedBy: "\r\n")
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased(), default: ""].append(
+                headers[line[..<colon].lowercased()] == nil ? value : "\n" + value)
         }
         let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
         return (status, headers, (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data())
@@ -709,8 +711,13 @@ import Testing
         let checkIn = "http://127.0.0.1:\(nginx.port)/mdm/checkin"
         func viaNginx(_ bearer: String?) async throws -> (status: Int, headers: [String: String], body: Data) {
             try await request(
-                (bearer.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + ["-X", "PUT", "--data", "x", checkIn],
+                (bearer.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+                    + ["-H", "X-Tessera-Managed-ID: forged@appleid.example.com", "-X", "PUT", "--data", "x", checkIn],
                 jar: jar)
+        }
+        func headersSeen(_ answer: (status: Int, headers: [String: String], body: Data)) throws -> [String: String] {
+            try #require(
+                (try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])?["headers"] as? [String: String])
         }
         // Signed in but not enrolled yet (no profile delivered): the device is sent to sign in.
         #expect(try await viaNginx(token).status == 401)
@@ -724,8 +731,7 @@ import Testing
 
         let passed = try await viaNginx(token)
         #expect(passed.status == 200)
-        let seen = try #require(
-            (try JSONSerialization.jsonObject(with: passed.body) as? [String: Any])?["headers"] as? [String: String])
+        let seen = try headersSeen(passed)
         let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
         let deviceID = try #require(
             (try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])?.first?["id"] as? String
@@ -733,9 +739,21 @@ import Testing
         #expect(seen["X-Tessera-Managed-ID"] == "jane@appleid.example.com")
         #expect(seen["X-Tessera-Enrolment-Mode"] == "BYOD" && seen["X-Tessera-Enrolment-ID"] == deviceID)
 
+        // A token that is not a live enrolment's: 401 with the challenge, once.
+        let challenge = try #require(
+            try await request(["--data-binary", "@\(scratch.path)/device/user.p7", origin + "/enrol/byod"], jar: jar)
+                .headers["www-authenticate"])
+        #expect(challenge.hasPrefix("Bearer method=\"apple-oauth2\""))
+        let stale = try await viaNginx("not.a.token")
+        #expect(stale.status == 401 && stale.headers["www-authenticate"] == challenge)
+        // Tessera's own answer to a request without a token is the same challenge…
+        let direct = try await request([origin + "/enrolment/forward-auth"], jar: jar)
+        #expect(direct.status == 401 && direct.headers["www-authenticate"] == challenge)
+        // …but nginx sends such requests (ADE devices, a Mac's device channel) to the MDM unannotated.
         let anonymous = try await viaNginx(nil)
-        #expect(anonymous.status == 401)
-        #expect(anonymous.headers["www-authenticate"]?.hasPrefix("Bearer method=\"apple-oauth2\"") == true)
+        #expect(anonymous.status == 200)
+        #expect(try headersSeen(anonymous).keys.filter { $0.lowercased().hasPrefix("x-tessera") }.isEmpty)
+        #expect((try JSONSerialization.jsonObject(with: anonymous.body) as? [String: Any])?["path"] as? String == "/mdm/checkin")
 
         #expect(
             try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
