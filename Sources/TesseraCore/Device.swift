@@ -16,6 +16,16 @@ public enum EnrolmentKind: String, Sendable, CaseIterable, Codable {
     case adde
 
     public var ownership: DeviceOwnership { self == .user ? .personal : .organisation }
+
+    /// The `EnrollmentMode` of an account-driven enrolment's profile (PROTOCOLS.md §1.5), as enrolment
+    /// tokens, introspection and forward authentication name it; nil for the others.
+    public var enrollmentMode: String? {
+        switch self {
+        case .user: "BYOD"
+        case .adde: "ADDE"
+        case .ade, .device: nil
+        }
+    }
 }
 
 /// A device Tessera enrolled, bound to the account that signed in.

@@ -174,11 +174,11 @@ public struct ProfileTemplate: Sendable, Equatable {
         switch kind {
         case .accountDriven(let managedID, .user):
             mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
-            mdm["EnrollmentMode"] = .string("BYOD")
+            mdm["EnrollmentMode"] = .string(EnrolmentKind.user.enrollmentMode ?? "")
             mdm["AccessRights"] = nil  // a User Enrolment profile must not carry it
         case .accountDriven(let managedID, .device):
             mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
-            mdm["EnrollmentMode"] = .string("ADDE")
+            mdm["EnrollmentMode"] = .string(EnrolmentKind.adde.enrollmentMode ?? "")
             guard mdm["AccessRights"] != nil else {
                 throw ProfileError("an account-driven device enrolment needs mdm.AccessRights in the profile template")
             }

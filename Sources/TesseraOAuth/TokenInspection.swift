@@ -63,8 +63,9 @@ public struct TokenInspection: Sendable {
                 members.append(("username", .string(managedID)))
                 members.append(("managed_id", .string(managedID)))
             }
-            for name in ["enrolment_id", "enrolment_mode"] {
-                if let value = claims.extra[name]?.stringValue { members.append((name, .string(value))) }
+            if let enrolment = try await enrolment(of: claims) {
+                members.append(("enrolment_id", .string(enrolment.id)))
+                members.append(("enrolment_mode", .string(enrolment.mode)))
             }
             if case .array(let roles)? = claims.extra["roles"] {
                 members.append(("roles", .strings(roles.compactMap(\.stringValue))))
@@ -209,6 +210,23 @@ public struct TokenInspection: Sendable {
             }
         }
         return live ? claims : nil
+    }
+
+    /// The enrolment a person's token belongs to, from the device registry as it is now: the device its
+    /// sign-in (token family, else `jti`) enrolled, while enrolled. The first token of a sign-in cannot
+    /// name it in its claims (the device had not asked for its profile yet), so the registry answers.
+    private func enrolment(of claims: JWTClaims) async throws(OAuthError) -> (id: String, mode: String)? {
+        guard claims.extra["managed_id"] != nil, let jti = claims.jwtID else { return nil }
+        let device: Device?
+        do {
+            device = try await store.read { reader in
+                try reader.device(enrolmentTokenID: try reader.tokenFamilyID(accessTokenJTI: jti) ?? jti)
+            }
+        } catch {
+            throw .serverError("the device registry cannot be read now")
+        }
+        guard let device, device.state == .enrolled, let mode = device.kind.enrollmentMode else { return nil }
+        return (device.id, mode)
     }
 
     /// `validAccessToken` for the OAuth endpoints: a store that cannot answer is a server error.

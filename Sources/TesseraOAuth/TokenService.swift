@@ -484,9 +484,9 @@ public struct TokenService: Sendable {
         if !scope.isEmpty {
             json.key("scope"); json.string(scope.sorted().joined(separator: " "))
         }
-        if let enrolment {
+        if let enrolment, let mode = enrolment.kind.enrollmentMode {
             json.key("enrolment_id"); json.string(enrolment.id)
-            json.key("enrolment_mode"); json.string(enrolment.kind == .user ? "BYOD" : "ADDE")
+            json.key("enrolment_mode"); json.string(mode)
         }
         json.endObject()
         do {

@@ -415,9 +415,21 @@ import Testing
             tesseraBinary, ["devices", "show", deviceID, "--config", scratch.config, "--json"])
         #expect(shown.out.contains(#""enrollment_id":"E1A2B3C4-ENROLLMENT""#))
 
+        // Introspection names the enrolment of any token of its sign-in, the first one included (its claims
+        // could not: the profile had not gone out), from the registry as it is now.
+        func introspected(_ token: String) async throws -> [String: Any] {
+            let answer = try await request(["-u", basic, "--data", "token=\(token)", origin + "/oauth2/introspect"], jar: jar)
+            return try #require(try JSONSerialization.jsonObject(with: answer.body) as? [String: Any])
+        }
+        let firstToken = try await introspected(accessToken)
+        #expect(
+            firstToken["active"] as? Bool == true && firstToken["managed_id"] as? String == "jane@appleid.example.com")
+        #expect(
+            firstToken["enrolment_id"] as? String == deviceID && firstToken["enrolment_mode"] as? String == "BYOD")
         #expect(
             try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
                 == 0)
+        #expect(try await introspected(renewed)["enrolment_id"] == nil)
         let again = try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config])
         #expect(again.status == 73 && again.err.contains("not enrolled"))
         #expect(try await clientToken("device:\(deviceID):erase-work-data").body["error"] as? String == "invalid_scope")
