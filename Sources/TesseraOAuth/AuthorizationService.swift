@@ -208,6 +208,7 @@ public struct AuthorizationService: Sendable {
         do {
             let (identity, reply) = try await negotiate.authenticate(negotiateToken: negotiateToken)
             let account = try await accounts.signIn(vouched: identity)
+            if let hint = Self.enrollingAccount(request), hint != account.managedID.rawValue { return nil }
             return (try await approve(request, account: account, newSession: true), reply)
         } catch {
             return nil
@@ -247,11 +248,22 @@ public struct AuthorizationService: Sendable {
     }
 
     private func approveOrRetry(_ request: Request, account: Account) async -> SignInOutcome {
+        if let hint = Self.enrollingAccount(request), hint != account.managedID.rawValue {
+            return .retry("This device is enrolling \(hint): sign in as that account.")
+        }
         do {
             return .approved(try await approve(request, account: account, newSession: true))
         } catch {
             return .retry("The service could not complete the sign-in. Try again.")
         }
+    }
+
+    /// The account an enrolling device asks to sign in (its `login_hint`: the identifier its user typed,
+    /// which the profile's `AssignedManagedAppleID` must match, PROTOCOLS.md §1.5), when the client is
+    /// the enrolling device; the sign-in must be that account's.
+    static func enrollingAccount(_ request: Request) -> String? {
+        guard request.client.pkce == .appleEnrolment else { return nil }
+        return request.loginHint?.lowercased()
     }
 
     /// Creates the token family and the code, and optionally a browser session.

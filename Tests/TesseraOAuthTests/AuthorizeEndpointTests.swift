@@ -172,6 +172,43 @@ extension HTTPResponse {
         #expect(await browser.send("GET", query(web.client.id)).status == 200)
     }
 
+    /// An enrolling device asks for the account its user typed (`login_hint`); the profile must name that
+    /// account, so the sign-in must be that account's, and ends with a 308 to the device's callback.
+    @Test func anEnrollingDeviceSignsInOnlyAsTheAccountItAsksFor() async throws {
+        let (fixture, _, temporary) = try await setUp()
+        defer { fixture.remove() }
+        let device = try await fixture.client(
+            ClientRegistration(
+                name: "enrolling-device", isPublic: true, grants: ["authorization_code"],
+                redirectURIs: ["apple-remotemanagement-user-login:/oauth2/redirection"], scopes: ["enrolment"],
+                pkce: "apple-enrolment"))
+        let joe = try await fixture.accounts.create(
+            NewAccount(managedID: "joe@appleid.example.com", givenName: "Joe", familyName: "Doe"), by: OAuthFixture.root)
+        var browser = Browser(fixture)
+        let query =
+            "/oauth2/authorize?response_type=code&client_id=\(device.client.id)"
+            + "&redirect_uri=apple-remotemanagement-user-login%3A%2Foauth2%2Fredirection&scope=enrolment&state=u1"
+            + "&login_hint=Jane%40appleid.example.com"
+        let page = await browser.send("GET", query)
+        let csrf = try #require(page.csrf)
+        let hidden = URLComponents(string: query)!.queryItems!.map { ($0.name, $0.value!) }
+        func change(_ username: String, _ temporary: String) async -> HTTPResponse {
+            await browser.send(
+                "POST", "/oauth2/authorize",
+                form: hidden + [
+                    ("csrf_token", csrf), ("action", "change-password"), ("username", username),
+                    ("password", temporary), ("new_password", "correct horse battery"),
+                    ("confirm_password", "correct horse battery"),
+                ])
+        }
+        let someoneElse = await change("joe@appleid.example.com", try #require(joe.temporaryPassword))
+        #expect(someoneElse.status == 401 && someoneElse.headers["Location"] == nil)
+        #expect(someoneElse.text.contains("This device is enrolling jane@appleid.example.com"))
+        let jane = await change("jane@appleid.example.com", temporary)
+        #expect(jane.status == 308 && jane.queryValue("state") == "u1" && jane.queryValue("code") != nil)
+        #expect(jane.headers["Location"]?.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?") == true)
+    }
+
     @Test func formsWithoutTheCSRFTokenOrFromAnotherOriginAreRefused() async throws {
         let (fixture, web, temporary) = try await setUp()
         defer { fixture.remove() }
