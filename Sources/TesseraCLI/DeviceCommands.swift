@@ -24,7 +24,7 @@ enum DeviceCommands {
         }
         let devices = try await runtime.devices.devices(of: account, by: try await invocation.actor(runtime))
         invocation.printList(
-            devices, empty: "No devices.", json: { write($0, to: &$1) },
+            devices, empty: "No devices.", json: { DeviceRepresentation.write($0, to: &$1) },
             header: ["ID", "KIND", "OWNERSHIP", "STATE", "PRODUCT", "SERIAL", "ENROLLED"]
         ) {
             [
@@ -44,7 +44,7 @@ enum DeviceCommands {
         let device = try await runtime.devices.device(
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         if invocation.json {
-            invocation.console.out(Output.json { write(device, to: &$0) })
+            invocation.console.out(Output.json { DeviceRepresentation.write(device, to: &$0) })
         } else {
             let rows: [(String, String?)] = [
                 ("id", device.id), ("kind", device.kind.rawValue), ("ownership", device.ownership.rawValue),
@@ -70,18 +70,7 @@ enum DeviceCommands {
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         let capabilities = CapabilityMatrix.capabilities(of: device)
         if invocation.json {
-            invocation.console.out(
-                Output.json { json in
-                    json.beginObject()
-                    json.key("device"); json.string(device.id)
-                    json.key("ownership"); json.string(device.ownership.rawValue)
-                    json.key("supervised"); json.bool(device.supervised)
-                    json.key("actions")
-                    json.beginObject()
-                    for (action, allowed) in capabilities { json.key(action.rawValue); json.bool(allowed) }
-                    json.endObject()
-                    json.endObject()
-                })
+            invocation.console.out(Output.json { DeviceRepresentation.writeCapabilities(of: device, to: &$0) })
         } else {
             invocation.console.out(
                 Output.table(
@@ -134,32 +123,10 @@ enum DeviceCommands {
         let device = try await runtime.devices.unenrol(
             invocation.arguments.positionals[0], by: try await invocation.actor(runtime))
         if invocation.json {
-            invocation.console.out(Output.json { write(device, to: &$0) })
+            invocation.console.out(Output.json { DeviceRepresentation.write(device, to: &$0) })
         } else {
             invocation.console.out("Unenrolled \(device.id) (\(device.kind.rawValue), \(device.product ?? "device"))")
         }
         return ExitStatus.ok
-    }
-
-    static func write(_ device: Device, to json: inout JSONWriter) {
-        json.beginObject()
-        json.key("id"); json.string(device.id)
-        json.key("kind"); json.string(device.kind.rawValue)
-        json.key("ownership"); json.string(device.ownership.rawValue)
-        json.key("supervised"); json.bool(device.supervised)
-        json.key("state"); json.string(device.state.rawValue)
-        json.key("account_id")
-        if let accountID = device.accountID { json.string(accountID) } else { json.null() }
-        for (key, value) in [
-            ("product", device.product), ("os_build", device.osBuild), ("serial_number", device.serialNumber),
-            ("udid", device.udid), ("enrollment_id", device.enrollmentID),
-        ] {
-            json.key(key)
-            if let value { json.string(value) } else { json.null() }
-        }
-        json.key("enrolled_at"); json.string(Representation.timestamp(device.enrolledAt))
-        json.key("unenrolled_at")
-        if let at = device.unenrolledAt { json.string(Representation.timestamp(at)) } else { json.null() }
-        json.endObject()
     }
 }

@@ -11,6 +11,12 @@ import TesseraPlatform
 /// - `DELETE` on the same path: removes it.
 ///
 /// Who may do what is `DeviceAccess`'s (the organisation never reaches a person's personal scope).
+///
+/// And the registry itself, for administrators and device enrolment managers (their token with the
+/// scope `devices`) and MDM clients (client_credentials, scope `devices`), as `tessera devices` offers it:
+/// `GET /devices[?account=<managed id>]`, `GET /devices/{id}`, `GET /devices/{id}/capabilities`,
+/// `GET /devices/{id}/capabilities/{action}` (`403` when the capability matrix forbids it) and
+/// `POST /devices/{id}/unenrol`.
 public struct DeviceEndpoints: Sendable {
     /// Whom a bearer token speaks for: a person's account id (nil for a client acting for itself), the
     /// client it was issued to, and its scopes. Nil for no valid token; throws `CoreError.unavailable`
@@ -28,6 +34,54 @@ public struct DeviceEndpoints: Sendable {
     }
 
     public func register(in router: inout Router) {
+        // The registry, for administrators, device enrolment managers and MDM clients (scope devices).
+        router.add("GET", "/devices", name: "devices") { [self] request in
+            await administer(request) { actor in
+                let account = try request.queryItems.first { $0.name == "account" }.map {
+                    try ManagedAccountID($0.value, managedDomains: devices.managedDomains)
+                }
+                let found = try await devices.devices(of: account, by: actor)
+                return Self.json { json in
+                    json.beginArray()
+                    for device in found { DeviceRepresentation.write(device, to: &json) }
+                    json.endArray()
+                }
+            }
+        }
+        router.add("GET", "/devices/{id}", name: "device") { [self] request in
+            await administer(request) { actor in
+                let device = try await devices.device(request.pathParameters["id"] ?? "", by: actor)
+                return Self.json { DeviceRepresentation.write(device, to: &$0) }
+            }
+        }
+        router.add("GET", "/devices/{id}/capabilities", name: "device_capabilities") { [self] request in
+            await administer(request) { actor in
+                let device = try await devices.device(request.pathParameters["id"] ?? "", by: actor)
+                return Self.json { DeviceRepresentation.writeCapabilities(of: device, to: &$0) }
+            }
+        }
+        router.add("GET", "/devices/{id}/capabilities/{action}", name: "device_capability") { [self] request in
+            await administer(request) { actor in
+                let device = try await devices.device(request.pathParameters["id"] ?? "", by: actor)
+                let action = try ManagementAction(parsing: request.pathParameters["action"] ?? "")
+                if let refusal = CapabilityMatrix.refusal(action, on: device) {
+                    throw CoreError(.notPermitted, "capability_matrix", refusal)
+                }
+                return Self.json { json in
+                    json.beginObject()
+                    json.key("device"); json.string(device.id)
+                    json.key("action"); json.string(action.rawValue)
+                    json.key("allowed"); json.bool(true)
+                    json.endObject()
+                }
+            }
+        }
+        router.add("POST", "/devices/{id}/unenrol", name: "device_unenrol") { [self] request in
+            await administer(request) { actor in
+                let device = try await devices.unenrol(request.pathParameters["id"] ?? "", by: actor)
+                return Self.json { DeviceRepresentation.write(device, to: &$0) }
+            }
+        }
         router.add("GET", "/devices/{id}/scopes/{scope}/items", name: "device_items") { [self] request in
             await respond(request) { caller, id, scope in
                 let items = try await devices.items(of: id, scope: scope, caller: caller)
@@ -83,6 +137,32 @@ public struct DeviceEndpoints: Sendable {
         _ request: HTTPRequest, scopeFromPath: Bool = true,
         _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
     ) async -> HTTPResponse {
+        await authenticated(request) { who in
+            guard let scope = scopeFromPath ? DataScope(rawValue: request.pathParameters["scope"] ?? "") : .managed
+            else {
+                return .json(404, EnrolmentEndpoints.error("not_found", "the scopes are managed and personal"))
+            }
+            let caller = try await devices.caller(accountID: who.accountID, clientID: who.clientID, scopes: who.scopes)
+            return try await body(caller, request.pathParameters["id"] ?? "", scope)
+        }
+    }
+
+    /// The registry's actor for the bearer token (an administrator, a device enrolment manager or an MDM
+    /// client, each with the scope `devices`), then `body`.
+    private func administer(_ request: HTTPRequest, _ body: (Actor) async throws -> HTTPResponse) async
+        -> HTTPResponse
+    {
+        await authenticated(request) { who in
+            try await body(try await devices.actor(accountID: who.accountID, clientID: who.clientID, scopes: who.scopes))
+        }
+    }
+
+    /// Whom the bearer token speaks for (`401` without one, `503` when the store cannot tell), then
+    /// `body`, never cached; service errors become statuses.
+    private func authenticated(
+        _ request: HTTPRequest,
+        _ body: ((accountID: String?, clientID: String, scopes: Set<String>)) async throws -> HTTPResponse
+    ) async -> HTTPResponse {
         let found: (accountID: String?, clientID: String, scopes: Set<String>)?
         do {
             found = try await bearer(request.headers["Authorization"])
@@ -95,13 +175,8 @@ public struct DeviceEndpoints: Sendable {
             response.headers.set("WWW-Authenticate", #"Bearer error="invalid_token""#)
             return EnrolmentEndpoints.noStore(response)
         }
-        guard let scope = scopeFromPath ? DataScope(rawValue: request.pathParameters["scope"] ?? "") : .managed else {
-            return EnrolmentEndpoints.noStore(
-                .json(404, EnrolmentEndpoints.error("not_found", "the scopes are managed and personal")))
-        }
         do {
-            let caller = try await devices.caller(accountID: who.accountID, clientID: who.clientID, scopes: who.scopes)
-            return EnrolmentEndpoints.noStore(try await body(caller, request.pathParameters["id"] ?? "", scope))
+            return EnrolmentEndpoints.noStore(try await body(who))
         } catch let error as CoreError {
             let status =
                 switch error.kind {
@@ -117,5 +192,12 @@ public struct DeviceEndpoints: Sendable {
             return EnrolmentEndpoints.noStore(
                 .json(500, EnrolmentEndpoints.error("server_error", "the device registry failed")))
         }
+    }
+
+    /// One JSON document.
+    private static func json(_ write: (inout JSONWriter) -> Void) -> HTTPResponse {
+        var json = JSONWriter()
+        write(&json)
+        return .json(200, json.bytes)
     }
 }

@@ -14,14 +14,18 @@ public struct DeviceService: Sendable {
     let newID: @Sendable () -> String
     /// The client devices sign in with (`enrolment.oauth_client_id`): its tokens reach no device data.
     let enrolmentClientID: String?
+    /// The managed domains, to read the managed IDs callers name.
+    public let managedDomains: ManagedDomains
 
     public init(
-        store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String, enrolmentClientID: String? = nil,
+        store: any Store, sha256Hex: @escaping @Sendable ([UInt8]) -> String, managedDomains: ManagedDomains,
+        enrolmentClientID: String? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         newID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
     ) {
         self.store = store
         self.enrolmentClientID = enrolmentClientID
+        self.managedDomains = managedDomains
         self.audit = AuditLog(sha256Hex: sha256Hex)
         self.now = now
         self.newID = newID
@@ -117,6 +121,22 @@ public struct DeviceService: Sendable {
                 in: transaction, at: at)
             return next
         }
+    }
+
+    /// The actor a bearer token makes its holder on the registry: an administrator's or device enrolment
+    /// manager's token with the scope `devices` is that person (whose roles the operations check); an
+    /// MDM client's (no person, scope `devices`) acts for the organisation, audited as
+    /// `system:client:<client_id>`. Enrolment tokens are never an actor.
+    /// - Throws: `CoreError.notPermitted` (code `insufficient_scope`) for any other token.
+    public func actor(accountID: String?, clientID: String, scopes: Set<String>) async throws -> Actor {
+        guard clientID != enrolmentClientID, scopes.contains(DeviceScope.clientScope) else {
+            throw CoreError(.notPermitted, "insufficient_scope", "the device registry needs a token with the scope devices")
+        }
+        guard let accountID else { return .system(job: "client:\(clientID)") }
+        guard let account = try await store.read({ try $0.account(id: accountID) }), account.state == .active else {
+            throw CoreError(.notPermitted, "insufficient_scope", "the token's account cannot act now")
+        }
+        return .account(id: account.id, managedID: account.managedID, roles: account.effectiveRoles)
     }
 
     // MARK: - Data scopes

@@ -100,10 +100,7 @@ public enum Representation {
     }
 
     /// RFC 3339 in UTC with millisecond precision: `2026-11-29T11:41:37.123Z`.
-    public static func timestamp(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
-    }
+    public static func timestamp(_ date: Date) -> String { Timestamp.text(date) }
 
     private static func optional(_ value: String?, _ json: inout JSONWriter) {
         if let value { json.string(value) } else { json.null() }

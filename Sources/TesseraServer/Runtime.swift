@@ -101,7 +101,8 @@ public struct TesseraRuntime: Sendable {
             store: store, keys: keys, accounts: accounts, clients: registry, settings: settings, limiter: limiter)
         let inspection = TokenInspection(store: store, keys: keys, clients: registry, settings: settings)
         let devices = DeviceService(
-            store: store, sha256Hex: sha256Hex, enrolmentClientID: configuration.discovery?.clientID)
+            store: store, sha256Hex: sha256Hex, managedDomains: configuration.accountPolicy.managedDomains,
+            enrolmentClientID: configuration.discovery?.clientID)
         let discovery = configuration.discovery.map {
             DiscoveryService(
                 policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,

@@ -21,8 +21,8 @@ import Testing
         try await store.write { try $0.insert(account) }
         let counter = Counter()
         let service = DeviceService(
-            store: store, sha256Hex: { SHA256.hexDigest($0) }, now: { [now] in now }, newID: { "dev-\(counter.next())" }
-        )
+            store: store, sha256Hex: { SHA256.hexDigest($0) }, managedDomains: domains, enrolmentClientID: "enrol",
+            now: { [now] in now }, newID: { "dev-\(counter.next())" })
         return (service, store, directory, account.id)
     }
 
@@ -112,5 +112,30 @@ import Testing
         #expect(try await service.items(of: device.id, scope: .managed, caller: .organisation).isEmpty)
         #expect(try await service.items(of: device.id, scope: .personal, caller: .account(jane)).count == 1)
         await #expect(throws: CoreError.self) { _ = try await service.unenrol(device.id, by: manager) }
+    }
+
+    @Test func whoActsOnTheRegistryThroughAToken() async throws {
+        let (service, store, directory, janeID) = try await setUp()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ada = Account(
+            id: "acc-ada", managedID: try ManagedAccountID("ada@appleid.example.com", managedDomains: domains),
+            givenName: "Ada", familyName: "Admin", roles: [.administrator], source: .local, createdAt: now,
+            updatedAt: now)
+        try await store.write { try $0.insert(ada) }
+        #expect(try await service.actor(accountID: nil, clientID: "mdm", scopes: ["devices"]) == .system(job: "client:mdm"))
+        let admin = try await service.actor(accountID: "acc-ada", clientID: "portal", scopes: ["devices"])
+        #expect(admin.roles == [.administrator] && admin.description == "account:ada@appleid.example.com")
+        _ = try await service.devices(by: admin)
+        // Jane is an actor, but without device authority the registry refuses her.
+        let jane = try await service.actor(accountID: janeID, clientID: "portal", scopes: ["devices"])
+        await #expect(throws: CoreError.self) { _ = try await service.devices(by: jane) }
+        for (account, client, scopes) in [
+            (nil, "mdm", ["mdm"]), ("acc-ada", "portal", ["own-devices"]), (nil, "enrol", ["devices"]),
+            ("acc-ada", "enrol", ["devices"]), ("acc-gone", "portal", ["devices"]),
+        ] as [(String?, String, Set<String>)] {
+            await #expect(throws: CoreError.self, "\(account ?? "client") \(client) \(scopes)") {
+                _ = try await service.actor(accountID: account, clientID: client, scopes: scopes)
+            }
+        }
     }
 }

@@ -426,9 +426,26 @@ import Testing
             firstToken["active"] as? Bool == true && firstToken["managed_id"] as? String == "jane@appleid.example.com")
         #expect(
             firstToken["enrolment_id"] as? String == deviceID && firstToken["enrolment_mode"] as? String == "BYOD")
-        #expect(
-            try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config]).status
-                == 0)
+        // The registry over HTTP, for the MDM (scope devices); the matrix refuses there as the CLI does.
+        func admin(_ method: String, _ token: String, _ path: String) async throws -> (status: Int, body: String) {
+            let answer = try await request(
+                ["-X", method, "-H", "Authorization: Bearer \(token)", origin + "/devices" + path], jar: jar)
+            return (answer.status, String(decoding: answer.body, as: UTF8.self))
+        }
+        let registry = try await admin("GET", mdmToken, "?account=jane%40appleid.example.com")
+        #expect(registry.status == 200 && registry.body.contains(#""id":"\#(deviceID)""#))
+        #expect(try await admin("GET", mdmToken, "/\(deviceID)").body.contains(#""ownership":"personal""#))
+        #expect(try await admin("GET", mdmToken, "/\(deviceID)/capabilities").body.contains(#""erase-device":false"#))
+        let eraseDevice = try await admin("GET", mdmToken, "/\(deviceID)/capabilities/erase-device")
+        #expect(eraseDevice.status == 403 && eraseDevice.body.contains("does not allow erase-device on a personal device"))
+        #expect(try await admin("GET", mdmToken, "/\(deviceID)/capabilities/erase-work-data").status == 200)
+        #expect(try await admin("GET", mdmToken, "/\(deviceID)/capabilities/self-destruct").status == 400)
+        #expect(try await admin("GET", janeToken, "").status == 403)  // Jane's own-devices token is no registry actor
+        #expect(try await admin("GET", accessToken, "").status == 403)  // nor is the enrolment token
+        #expect(try await admin("GET", mdmToken, "/no-such-device").status == 404)
+        let unenrolled = try await admin("POST", mdmToken, "/\(deviceID)/unenrol")
+        #expect(unenrolled.status == 200 && unenrolled.body.contains(#""state":"unenrolled""#))
+        #expect(try await admin("POST", mdmToken, "/\(deviceID)/unenrol").status == 409)
         #expect(try await introspected(renewed)["enrolment_id"] == nil)
         let again = try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config])
         #expect(again.status == 73 && again.err.contains("not enrolled"))
