@@ -99,14 +99,15 @@ import Testing
         #expect(servers?.first?["Version"] as? String == "mdm-byod")
     }
 
-    /// Jane, a local account with a temporary password (printed once by the command).
-    func createJane(_ scratch: Scratch) async throws -> String {
+    /// Jane (or another person: `user`, with `roles`), a local account with a temporary password (printed
+    /// once by the command).
+    func createJane(_ scratch: Scratch, user: String = "jane", roles: [String] = []) async throws -> String {
         let account = try await runCommand(
             tesseraBinary,
             [
-                "accounts", "create", "--config", scratch.config, "--managed-id", "jane@appleid.example.com",
-                "--given-name", "Jane", "--family-name", "Doe", "--json",
-            ])
+                "accounts", "create", "--config", scratch.config, "--managed-id", "\(user)@appleid.example.com",
+                "--given-name", user.capitalized, "--family-name", "Doe", "--json",
+            ] + roles.flatMap { ["--role", $0] })
         let issued = try #require(try JSONSerialization.jsonObject(with: Data(account.out.utf8)) as? [String: Any])
         return try #require(issued["temporary_password"] as? String)
     }
@@ -114,7 +115,7 @@ import Testing
     /// Signs Jane in on the sign-in page the web session is on (its authorization request in `parameters`,
     /// the CSRF cookie in `jar`), changing her temporary password first; the sign-in's answer.
     func signInJane(
-        parameters: [String], temporary: String, origin: String, jar: String
+        parameters: [String], temporary: String, origin: String, jar: String, user: String = "jane"
     ) async throws -> (status: Int, headers: [String: String], body: Data) {
         let csrf = try #require(
             try String(contentsOfFile: jar, encoding: .utf8).split(separator: "\n").first {
@@ -125,11 +126,11 @@ import Testing
             (parameters + ["csrf_token=\(csrf)"] + fields).flatMap { ["--data", $0] } + [origin + "/oauth2/authorize"]
         }
         let change = try await request(
-            form(["username=jane%40appleid.example.com", "password=\(temporary)"]), jar: jar)
+            form(["username=\(user)%40appleid.example.com", "password=\(temporary)"]), jar: jar)
         #expect(change.status == 200 && String(decoding: change.body, as: UTF8.self).contains("new_password"))
         return try await request(
             form([
-                "action=change-password", "username=jane%40appleid.example.com", "password=\(temporary)",
+                "action=change-password", "username=\(user)%40appleid.example.com", "password=\(temporary)",
                 "new_password=Correct-horse-battery-9", "confirm_password=Correct-horse-battery-9",
             ]), jar: jar)
     }
@@ -137,17 +138,21 @@ import Testing
     /// What a device does after the `apple-oauth2` challenge, with the checks of each step: the sign-in
     /// page (prefilled from `login_hint`, no PKCE), Jane's sign-in there, the `308` to the device's
     /// callback with the code and its `state`, and the code for tokens (a public client). The token answer.
-    func deviceSignsIn(clientID: String, temporary: String, origin: String, jar: String) async throws -> [String: Any] {
+    func deviceSignsIn(clientID: String, temporary: String, origin: String, jar: String, user: String = "jane")
+        async throws -> [String: Any]
+    {
         let state = UUID().uuidString
         let parameters = [
             "response_type=code", "client_id=\(clientID)",
             "redirect_uri=apple-remotemanagement-user-login%3A%2Foauth2%2Fredirection", "state=\(state)",
-            "login_hint=jane%40appleid.example.com", "scope=enrolment",
+            "login_hint=\(user)%40appleid.example.com", "scope=enrolment",
         ]
         let page = try await request([origin + "/oauth2/authorize?" + parameters.joined(separator: "&")], jar: jar)
-        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("jane@appleid.example.com"))
+        #expect(
+            page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("\(user)@appleid.example.com"))
         // A temporary password is changed on the page first.
-        let signedIn = try await signInJane(parameters: parameters, temporary: temporary, origin: origin, jar: jar)
+        let signedIn = try await signInJane(
+            parameters: parameters, temporary: temporary, origin: origin, jar: jar, user: user)
         #expect(signedIn.status == 308)
         let location = try #require(signedIn.headers["location"])
         #expect(location.hasPrefix("apple-remotemanagement-user-login:/oauth2/redirection?code="))
@@ -473,6 +478,73 @@ import Testing
 
     /// `apple-as-web`: the device opens the login URL; Tessera's sign-in page (through the authorization
     /// endpoint) signs the person in, and the answer is `308` to the device's callback with the token.
+    /// Account-driven Device Enrolment: a device enrolment manager's iPhone is the organisation's. The
+    /// same sequence, to `<base>/adde`, ends with an ADDE profile (with AccessRights) and an unsupervised
+    /// organisation device.
+    @Test func anAccountDrivenDeviceEnrolmentSignsInWithOAuth() async throws {
+        let (scratch, clientID) = try await enrolmentSetUp()
+        let temporary = try await createJane(scratch, user: "dem", roles: ["device-enrolment-manager"])
+        let server = try await ServeProcess(config: scratch.config)
+        let origin = "http://127.0.0.1:\(server.port)"
+        let jar = scratch.path + "/jar"
+        let deviceRequest = scratch.path + "/device/user.p7"
+        let discovered = try await request(
+            [origin + "/.well-known/com.apple.remotemanagement?user-identifier=dem%40appleid.example.com&model-family=iPhone"],
+            jar: jar)
+        let servers =
+            (try JSONSerialization.jsonObject(with: discovered.body) as? [String: Any])?["Servers"] as? [[String: Any]]
+        #expect(servers?.first?["Version"] as? String == "mdm-adde")
+        #expect(servers?.first?["BaseURL"] as? String == "https://mdm.example.com/enrol/adde")
+        let first = try await request(["--data-binary", "@" + deviceRequest, origin + "/enrol/adde"], jar: jar)
+        #expect(first.status == 401 && first.headers["www-authenticate"]?.hasPrefix("Bearer method=\"apple-oauth2\"") == true)
+        let answer = try await deviceSignsIn(
+            clientID: clientID, temporary: temporary, origin: origin, jar: jar, user: "dem")
+        let token = try #require(answer["access_token"] as? String)
+        // Not offered User Enrolment, by the rules.
+        #expect(
+            try await request(
+                ["-H", "Authorization: Bearer \(token)", "--data-binary", "@" + deviceRequest, origin + "/enrol/byod"],
+                jar: jar
+            ).status == 403)
+        let enrolled = try await request(
+            ["-H", "Authorization: Bearer \(token)", "--data-binary", "@" + deviceRequest, origin + "/enrol/adde"],
+            jar: jar)
+        #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
+        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/profile.der"))
+        let verified = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/profile.der", "-CAfile",
+                scratch.path + "/signer.pem", "-purpose", "any", "-out", scratch.path + "/profile.plist",
+            ])
+        #expect(verified.status == 0, "\(verified.err)")
+        let profile = try #require(
+            try PropertyListSerialization.propertyList(
+                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/profile.plist")), format: nil)
+                as? [String: Any])
+        let mdm = try #require(
+            (profile["PayloadContent"] as? [[String: Any]])?.first { $0["PayloadType"] as? String == "com.apple.mdm" })
+        #expect(
+            mdm["EnrollmentMode"] as? String == "ADDE"
+                && mdm["AssignedManagedAppleID"] as? String == "dem@appleid.example.com")
+        #expect(mdm["AccessRights"] is Int)
+        let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
+        let device = try #require(
+            (try JSONSerialization.jsonObject(with: Data(listed.out.utf8)) as? [[String: Any]])?.first)
+        #expect(device["kind"] as? String == "adde" && device["ownership"] as? String == "organisation")
+        #expect(device["supervised"] as? Bool == false)
+        let deviceID = try #require(device["id"] as? String)
+        // The organisation may erase its device, but Lost Mode needs supervision.
+        #expect(
+            try await runCommand(tesseraBinary, ["devices", "check", deviceID, "erase-device", "--config", scratch.config])
+                .status == 0)
+        let lost = try await runCommand(
+            tesseraBinary, ["devices", "check", deviceID, "lost-mode", "--config", scratch.config])
+        #expect(lost.status == 77 && lost.err.contains("on an unsupervised organisation device"))
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
     @Test func aWebSignInEndsWithA308CarryingTheToken() async throws {
         let (scratch, _) = try await enrolmentSetUp(challenge: "apple-as-web")
         let temporary = try await createJane(scratch)
