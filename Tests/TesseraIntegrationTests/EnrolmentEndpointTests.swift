@@ -85,6 +85,25 @@ import Testing
         return (status, headers, (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data())
     }
 
+    /// The `com.apple.mdm` payload of a signed profile, after `openssl cms -verify` against the fixture
+    /// signing certificate.
+    func verifiedMDMPayload(_ body: Data, scratch: Scratch) async throws -> [String: Any] {
+        let name = scratch.path + "/profile-\(UUID().uuidString)"
+        try body.write(to: URL(fileURLWithPath: name + ".der"))
+        let verified = try await runCommand(
+            "/usr/bin/openssl",
+            [
+                "cms", "-verify", "-inform", "DER", "-in", name + ".der", "-CAfile", scratch.path + "/signer.pem",
+                "-purpose", "any", "-out", name + ".plist",
+            ])
+        #expect(verified.status == 0, "\(verified.err)")
+        let profile = try #require(
+            try PropertyListSerialization.propertyList(
+                from: Data(contentsOf: URL(fileURLWithPath: name + ".plist")), format: nil) as? [String: Any])
+        return try #require(
+            (profile["PayloadContent"] as? [[String: Any]])?.first { $0["PayloadType"] as? String == "com.apple.mdm" })
+    }
+
     /// The device's first request: discovery for Jane's iPhone answers the User Enrolment URL.
     func expectDiscovery(origin: String, jar: String) async throws {
         let answer = try await request(
@@ -274,20 +293,7 @@ import Testing
                 "--data-binary", "@" + userRequest, origin + "/enrol/byod",
             ], jar: jar)
         #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
-        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/profile.der"))
-        let verified = try await runCommand(
-            "/usr/bin/openssl",
-            [
-                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/profile.der", "-CAfile",
-                scratch.path + "/signer.pem", "-purpose", "any", "-out", scratch.path + "/profile.plist",
-            ])
-        #expect(verified.status == 0, "\(verified.err)")
-        let profile = try #require(
-            try PropertyListSerialization.propertyList(
-                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/profile.plist")), format: nil)
-                as? [String: Any])
-        let mdm = try #require(
-            (profile["PayloadContent"] as? [[String: Any]])?.first { $0["PayloadType"] as? String == "com.apple.mdm" })
+        let mdm = try await verifiedMDMPayload(enrolled.body, scratch: scratch)
         #expect(
             mdm["EnrollmentMode"] as? String == "BYOD"
                 && mdm["AssignedManagedAppleID"] as? String == "jane@appleid.example.com")
@@ -510,20 +516,7 @@ import Testing
             ["-H", "Authorization: Bearer \(token)", "--data-binary", "@" + deviceRequest, origin + "/enrol/adde"],
             jar: jar)
         #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
-        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/profile.der"))
-        let verified = try await runCommand(
-            "/usr/bin/openssl",
-            [
-                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/profile.der", "-CAfile",
-                scratch.path + "/signer.pem", "-purpose", "any", "-out", scratch.path + "/profile.plist",
-            ])
-        #expect(verified.status == 0, "\(verified.err)")
-        let profile = try #require(
-            try PropertyListSerialization.propertyList(
-                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/profile.plist")), format: nil)
-                as? [String: Any])
-        let mdm = try #require(
-            (profile["PayloadContent"] as? [[String: Any]])?.first { $0["PayloadType"] as? String == "com.apple.mdm" })
+        let mdm = try await verifiedMDMPayload(enrolled.body, scratch: scratch)
         #expect(
             mdm["EnrollmentMode"] as? String == "ADDE"
                 && mdm["AssignedManagedAppleID"] as? String == "dem@appleid.example.com")
@@ -727,20 +720,7 @@ import Testing
         }
         let enrolled = try await post("machineinfo.p7")
         #expect(enrolled.status == 200 && enrolled.headers["content-type"] == "application/x-apple-aspen-config")
-        try enrolled.body.write(to: URL(fileURLWithPath: scratch.path + "/ade.der"))
-        let verified = try await runCommand(
-            "/usr/bin/openssl",
-            [
-                "cms", "-verify", "-inform", "DER", "-in", scratch.path + "/ade.der", "-CAfile",
-                scratch.path + "/signer.pem",
-                "-purpose", "any", "-out", scratch.path + "/ade.plist",
-            ])
-        #expect(verified.status == 0, "\(verified.err)")
-        let profile = try #require(
-            try PropertyListSerialization.propertyList(
-                from: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/ade.plist")), format: nil)
-                as? [String: Any])
-        let mdm = try #require((profile["PayloadContent"] as? [[String: Any]])?.last)
+        let mdm = try await verifiedMDMPayload(enrolled.body, scratch: scratch)
         #expect(mdm["EnrollmentMode"] == nil && mdm["AccessRights"] as? Int == 8191)
         let listed = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
         let device = try #require(
@@ -777,6 +757,7 @@ import Testing
         #expect(completion.hasPrefix(origin + "/enrol/ade/complete?code="))
         let webProfile = try await request([completion], jar: webJar)
         #expect(webProfile.status == 200 && webProfile.headers["content-type"] == "application/x-apple-aspen-config")
+        #expect(try await verifiedMDMPayload(webProfile.body, scratch: scratch)["AccessRights"] as? Int == 8191)
         #expect(try await request([completion], jar: webJar).status == 400)  // once only
         let all = try await runCommand(tesseraBinary, ["devices", "list", "--config", scratch.config, "--json"])
         let bound = try #require(
