@@ -167,7 +167,7 @@ def test_the_apple_enrolment_client_needs_no_pkce(server):
     url, state = session.create_authorization_url(server.url("/oauth2/authorize"), login_hint=account["managed_id"])
     browser = Browser()
     approved = sign_in_with_change(server, browser, url, account["managed_id"], account["temporary_password"])
-    assert approved.status_code == 303
+    assert approved.status_code == 308  # PROTOCOLS.md §1.4: the device's callback gets a 308
     location = approved.headers["Location"]
     assert location.startswith(APPLE_REDIRECT + "?")
     query = parse_qs(urlsplit(location).query)
