@@ -202,6 +202,9 @@ public enum DeviceCaller: Sendable, Equatable {
     case organisation
     /// A person, by their account id (from their access token).
     case account(String)
+    /// An administrator or device enrolment manager whose token has both scopes: the organisation, and
+    /// the user of their own devices.
+    case organisationAndAccount(String)
 }
 
 extension DeviceCaller {
@@ -234,7 +237,7 @@ extension DeviceCaller {
             return .organisation
         }
         if scopes.contains(DeviceScope.clientScope), !roles.isDisjoint(with: [.administrator, .deviceEnrolmentManager]) {
-            return .organisation
+            return scopes.contains(ownDevicesScope) ? .organisationAndAccount(accountID) : .organisation
         }
         guard scopes.contains(ownDevicesScope) else {
             throw CoreError(
@@ -261,6 +264,8 @@ public enum DeviceAccess {
         case .account(let accountID):
             guard let owner = device.accountID, owner == accountID else { return false }
             return scope == .personal || operation == .read
+        case .organisationAndAccount(let accountID):
+            return may(.organisation, operation, scope, of: device) || may(.account(accountID), operation, scope, of: device)
         }
     }
 

@@ -65,8 +65,9 @@ public enum CapabilityMatrix {
     ]
 
     /// What Apple's MDM allows only on supervised devices: refused on an unsupervised organisation device.
+    /// (Without supervision an MDM manages only the apps it installed or the person let it take over.)
     public static let supervisedOnly: Set<ManagementAction> = [
-        .globalProxy, .enforceAllRestrictions, .manageSoftwareUpdates, .removeSystemApps, .setWallpaper,
+        .globalProxy, .manageAllApps, .enforceAllRestrictions, .manageSoftwareUpdates, .removeSystemApps, .setWallpaper,
         .singleAppMode, .keepWiFiOn, .bypassActivationLock, .lostMode, .deviceLocation,
     ]
 

@@ -117,7 +117,7 @@ public struct AutomatedEnrolmentService: Sendable {
 
     /// Only a device that said it can update is asked to (iOS 17+, macOS 14+).
     private func updateNeeded(_ information: DeviceInformation) -> MinimumOS? {
-        guard information.canRequestSoftwareUpdate, let family = information.product.flatMap(Self.family(of:)),
+        guard information.canRequestSoftwareUpdate, let family = information.product.flatMap(ModelFamily.init(product:)),
             let minimum = minimums[family], let version = information.osVersion, minimum.isNewer(than: version)
         else { return nil }
         return minimum
@@ -192,14 +192,5 @@ public struct AutomatedEnrolmentService: Sendable {
         _ = try await devices.recordEnrolment(
             .ade, accountID: signedIn.accountID, enrolmentTokenID: signedIn.tokenID, information: information)
         return .profile(profile)
-    }
-
-    /// The model family of a hardware model name (`iPhone15,2`, `iPad13,1`, `Mac14,2`, `MacBookPro18,1`).
-    static func family(of product: String) -> ModelFamily? {
-        for family in [ModelFamily.iPhone, .iPad, .appleTV, .watch, .realityDevice]
-        where product.hasPrefix(family.rawValue) {
-            return family
-        }
-        return product.contains("Mac") ? .mac : nil
     }
 }

@@ -1,6 +1,7 @@
 import TesseraCore
 public import TesseraHTTP
 import TesseraPlatform
+import TesseraStore
 
 /// The data scopes of enrolled devices over HTTP, for the organisation (an MDM's client_credentials token
 /// with the scope `devices`, or an administrator's token with that scope) and for each device's own user
@@ -111,11 +112,11 @@ public struct DeviceEndpoints: Sendable {
             }
         }
         router.add("PUT", "/devices/{id}/enrollment-id", name: "device_enrollment_id") { [self] request in
-            await respond(request, scopeFromPath: false) { caller, id, _ in
+            await administer(request) { actor in
                 guard let value = String(validating: request.body, as: UTF8.self) else {
                     throw CoreError(.invalidInput, "device.enrolment_id", "the enrolment id must be UTF-8 text")
                 }
-                _ = try await devices.setEnrollmentID(value, of: id, caller: caller)
+                _ = try await devices.setEnrollmentID(value, of: request.pathParameters["id"] ?? "", by: actor)
                 return HTTPResponse(status: 204)
             }
         }
@@ -134,12 +135,10 @@ public struct DeviceEndpoints: Sendable {
 
     /// The caller and the path's device and scope, then `body`; service errors become statuses.
     private func respond(
-        _ request: HTTPRequest, scopeFromPath: Bool = true,
-        _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
+        _ request: HTTPRequest, _ body: (DeviceCaller, String, DataScope) async throws -> HTTPResponse
     ) async -> HTTPResponse {
         await authenticated(request) { who in
-            guard let scope = scopeFromPath ? DataScope(rawValue: request.pathParameters["scope"] ?? "") : .managed
-            else {
+            guard let scope = DataScope(rawValue: request.pathParameters["scope"] ?? "") else {
                 return .json(404, EnrolmentEndpoints.error("not_found", "the scopes are managed and personal"))
             }
             let caller = try await devices.caller(accountID: who.accountID, clientID: who.clientID, scopes: who.scopes)
@@ -177,6 +176,8 @@ public struct DeviceEndpoints: Sendable {
         }
         do {
             return EnrolmentEndpoints.noStore(try await body(who))
+        } catch let error as CoreError where error.kind == .unavailable {
+            return EnrolmentEndpoints.unavailable()
         } catch let error as CoreError {
             let status =
                 switch error.kind {
@@ -188,6 +189,8 @@ public struct DeviceEndpoints: Sendable {
                 case .internal: 500
                 }
             return EnrolmentEndpoints.noStore(.json(status, EnrolmentEndpoints.error(error.code, error.message)))
+        } catch let error as StoreError where error.kind == .unavailable {
+            return EnrolmentEndpoints.unavailable()
         } catch {
             return EnrolmentEndpoints.noStore(
                 .json(500, EnrolmentEndpoints.error("server_error", "the device registry failed")))

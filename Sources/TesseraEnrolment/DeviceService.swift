@@ -106,18 +106,16 @@ public struct DeviceService: Sendable {
         return gone
     }
 
-    /// Records Apple's `EnrollmentID` of a user-enrolled device, as its MDM (the organisation) reports it.
-    public func setEnrollmentID(_ value: String, of deviceID: String, caller: DeviceCaller) async throws -> Device {
-        guard caller == .organisation else {
-            throw CoreError(.notPermitted, "device.enrolment_id", "only the organisation's MDM reports enrolment ids")
-        }
+    /// Records Apple's `EnrollmentID` of a user-enrolled device, as its MDM (or an administrator) reports it.
+    public func setEnrollmentID(_ value: String, of deviceID: String, by actor: Actor) async throws -> Device {
+        try Self.requireDeviceAuthority(actor)
         let at = now()
         return try await store.change { [audit] transaction in
             let device = try Self.reachable(deviceID, transaction)
             let next = try device.withEnrollmentID(value, at: at)
             try transaction.update(next, expectedVersion: device.version)
             try audit.record(
-                Self.record(next, action: "device.enrolment_id", actor: .system(job: "mdm"), before: device),
+                Self.record(next, action: "device.enrolment_id", actor: actor, before: device),
                 in: transaction, at: at)
             return next
         }

@@ -1,6 +1,7 @@
 import TesseraCore
 public import TesseraHTTP
 import TesseraPlatform
+import TesseraStore
 
 /// `POST /enrolment/managed-account-token`: an MDM server (a client_credentials access token with the
 /// scope `maid`) obtains the `com.apple.maid` token for a device's `GetToken` check-in.
@@ -186,6 +187,8 @@ public struct EnrolmentEndpoints: Sendable {
                     outcome = try await enrolment.enrol(
                         kind, body: request.body, authorization: request.headers["Authorization"])
                 } catch let error as CoreError where error.kind == .unavailable {
+                    return Self.unavailable()
+                } catch let error as StoreError where error.kind == .unavailable {
                     return Self.unavailable()
                 } catch {
                     return Self.noStore(.json(500, Self.error("server_error", "the enrolment profile cannot be made")))

@@ -125,9 +125,15 @@ public struct EnrolmentService: Sendable {
                 "\(managedID) is not offered \(kind.rawValue) on \(information.product.map(ManagedAccountID.printable) ?? "this device")"
             )
         }
+        // One sign-in, one enrolment: the same device repeating its POST (a refreshed token included) gets
+        // its profile again; an enrolment that was ended needs a new sign-in.
         let recorded: EnrolmentKind = kind == .user ? .user : .adde
-        if let earlier = try await devices.device(ofSignIn: signedIn.tokenID), earlier.kind != recorded {
-            return .notOffered("this sign-in enrolled a device as \(earlier.kind.rawValue): sign in again to enrol another")
+        if let earlier = try await devices.device(ofSignIn: signedIn.tokenID) {
+            guard earlier.state == .enrolled else { return .signIn(challenge: challenge.header) }
+            let sameDevice = earlier.udid == nil || information.udid == nil || earlier.udid == information.udid
+            guard earlier.kind == recorded, sameDevice else {
+                return .notOffered("this sign-in enrolled another device: sign in again to enrol this one")
+            }
         }
         let profile = try template.signedProfile(.accountDriven(managedID, kind), signer: signer)
         _ = try await devices.recordEnrolment(

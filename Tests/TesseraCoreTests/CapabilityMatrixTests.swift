@@ -10,7 +10,7 @@ import Testing
     static let rows: [(ManagementAction, Bool, Bool, Bool)] = [
         (.configureAccounts, true, true, true),
         (.globalProxy, true, false, false), (.perAppVPN, true, true, true),
-        (.manageAllApps, true, true, false), (.manageWorkApps, true, true, true),
+        (.manageAllApps, true, false, false), (.manageWorkApps, true, true, true),
         (.requireComplexPasscode, true, true, false), (.requirePasscode, true, true, true),
         (.enforceAllRestrictions, true, false, false), (.enforceCertainRestrictions, true, true, true),
         (.inventoryAllApps, true, true, false), (.inventoryWorkApps, true, true, true),

@@ -59,7 +59,10 @@ import Testing
         #expect(try holder(nil, [], "mdm", ["devices"]) == .organisation)
         #expect(try holder("jane", [], "portal", ["own-devices"]) == .account("jane"))
         #expect(try holder("ada", [.administrator], "portal", ["devices"]) == .organisation)
-        #expect(try holder("dem", [.deviceEnrolmentManager], "portal", ["devices", "own-devices"]) == .organisation)
+        #expect(try holder("dem", [.deviceEnrolmentManager], "portal", ["devices"]) == .organisation)
+        #expect(
+            try holder("dem", [.deviceEnrolmentManager], "portal", ["devices", "own-devices"])
+                == .organisationAndAccount("dem"))
         // A person without device authority asking as the organisation is herself, with own-devices.
         #expect(try holder("jane", [.staff], "portal", ["devices", "own-devices"]) == .account("jane"))
         for (account, roles, client, scopes) in [

@@ -13,14 +13,6 @@ import Testing
         for bad in ["Toaster: 1.0", "iPhone", "iPhone: 17.x", "iPhone: ", "Mac: 14..1"] {
             #expect(throws: CoreError.self, "\(bad)") { _ = try AutomatedEnrolmentService.MinimumOS(parsing: bad) }
         }
-        #expect(AutomatedEnrolmentService.family(of: "iPhone15,2") == .iPhone)
-        #expect(AutomatedEnrolmentService.family(of: "iPad13,1") == .iPad)
-        #expect(AutomatedEnrolmentService.family(of: "MacBookPro18,1") == .mac)
-        #expect(
-            AutomatedEnrolmentService.family(of: "Mac14,2") == .mac
-                && AutomatedEnrolmentService.family(of: "iMac21,1") == .mac)
-        #expect(AutomatedEnrolmentService.family(of: "AppleTV11,1") == .appleTV)
-        #expect(AutomatedEnrolmentService.family(of: "Toaster1,1") == nil)
     }
 
     @Test func automatedProfilesCarryNoAccountAndNeedAccessRights() throws {

@@ -458,6 +458,11 @@ import Testing
         #expect(unenrolled.status == 200 && unenrolled.body.contains(#""state":"unenrolled""#))
         #expect(try await admin("POST", mdmToken, "/\(deviceID)/unenrol").status == 409)
         #expect(try await introspected(renewed)["enrolment_id"] == nil)
+        // The enrolment was ended: its sign-in cannot enrol again.
+        let ended = try await request(
+            ["-H", "Authorization: Bearer \(renewed)", "--data-binary", "@" + userRequest, origin + "/enrol/byod"],
+            jar: jar)
+        #expect(ended.status == 401 && ended.headers["www-authenticate"] == challenge)
         let again = try await runCommand(tesseraBinary, ["devices", "unenrol", deviceID, "--config", scratch.config])
         #expect(again.status == 73 && again.err.contains("not enrolled"))
         #expect(try await clientToken("device:\(deviceID):erase-work-data").body["error"] as? String == "invalid_scope")
@@ -845,5 +850,8 @@ import Testing
         #expect(String(decoding: removed.body, as: UTF8.self) == #"{"code":"com.apple.unrecognized.device"}"#)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
+        // Tessera gone: the device is told to come back later, not to sign in again.
+        let down = try await viaNginx(token)
+        #expect(down.status == 503 && down.headers["retry-after"] == "5")
     }
 }
