@@ -236,7 +236,7 @@ extension DeviceCaller {
             }
             return .organisation
         }
-        if scopes.contains(DeviceScope.clientScope), !roles.isDisjoint(with: [.administrator, .deviceEnrolmentManager]) {
+        if scopes.contains(DeviceScope.clientScope), !roles.isDisjoint(with: Role.deviceManagers) {
             return scopes.contains(ownDevicesScope) ? .organisationAndAccount(accountID) : .organisation
         }
         guard scopes.contains(ownDevicesScope) else {
@@ -265,7 +265,8 @@ public enum DeviceAccess {
             guard let owner = device.accountID, owner == accountID else { return false }
             return scope == .personal || operation == .read
         case .organisationAndAccount(let accountID):
-            return may(.organisation, operation, scope, of: device) || may(.account(accountID), operation, scope, of: device)
+            return may(.organisation, operation, scope, of: device)
+                || may(.account(accountID), operation, scope, of: device)
         }
     }
 

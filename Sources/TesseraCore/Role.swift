@@ -24,6 +24,9 @@ public enum Role: String, Sendable, CaseIterable, Comparable, Codable {
     /// Administrators and People Managers keep a local credential and never sign in through federation,
     /// and a directory sync never overwrites them.
     public var isPrivileged: Bool { self == .administrator || self == .peopleManager }
+
+    /// The roles that manage devices (Apple Business Manager's): list, un-enrol, act for the organisation.
+    public static let deviceManagers: Set<Role> = [.administrator, .deviceEnrolmentManager]
 }
 
 /// Who may act on whom: the one table the CLI, SCIM and the admin API all consult.

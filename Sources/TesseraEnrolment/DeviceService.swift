@@ -198,7 +198,7 @@ public struct DeviceService: Sendable {
 
     /// Administrators and device enrolment managers manage devices (Apple Business Manager's roles).
     static func requireDeviceAuthority(_ actor: Actor) throws {
-        guard !actor.roles.isDisjoint(with: [.administrator, .deviceEnrolmentManager]) else {
+        guard !actor.roles.isDisjoint(with: Role.deviceManagers) else {
             throw CoreError(
                 .notPermitted, "device.authority", "only administrators and device enrolment managers manage devices")
         }
