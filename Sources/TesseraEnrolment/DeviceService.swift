@@ -145,7 +145,7 @@ public struct DeviceService: Sendable {
     public func caller(accountID: String?, clientID: String, scopes: Set<String>) async throws -> DeviceCaller {
         var roles: Set<Role> = []
         if let accountID, scopes.contains(DeviceScope.clientScope) {
-            roles = try await store.read { try $0.account(id: accountID) }.map { Set($0.roles) } ?? []
+            roles = try await store.read { try $0.account(id: accountID) }.map(\.effectiveRoles) ?? []
         }
         return try DeviceCaller.holder(
             accountID: accountID, roles: roles, clientID: clientID, scopes: scopes,
