@@ -1,4 +1,4 @@
-import Foundation  // JSONDecoder: parsing only; writing goes through TesseraPlatform's JSONWriter
+import Foundation  // Decodable, for JSON5 templates; JOSE input goes through JSONParser, output through JSONWriter
 import TesseraPlatform
 
 /// A JSON value as JOSE headers and JWT claims carry them.
@@ -50,67 +50,14 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    struct DuplicateMember: Error {}
-
-    /// Parses `bytes` as one JSON object (top-level arrays, scalars and invalid UTF-8 are errors).
-    ///
-    /// Objects with a repeated member name, at any depth, are refused: JSONDecoder keeps the first
-    /// occurrence and other parsers keep the last, and a JOSE header or claim set must not mean different
-    /// things to different readers (RFC 7515 §5.2, RFC 7519 §4).
+    /// Parses `bytes` as one JSON object (top-level arrays, scalars, invalid UTF-8 and repeated member
+    /// names are errors): see `JSONParser`.
     static func parseObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
-        let object = try JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))
-        if try hasDuplicateMember(bytes) { throw DuplicateMember() }
-        return object
-    }
-
-    /// Scans JSON text that already parsed for an object naming one member twice.
-    private static func hasDuplicateMember(_ bytes: [UInt8]) throws -> Bool {
-        struct Container {
-            var names: Set<String>?  // nil for arrays
-            var expectingName: Bool
-        }
-        var stack: [Container] = []
-        var index = 0
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "{"):
-                stack.append(Container(names: [], expectingName: true))
-            case UInt8(ascii: "["):
-                stack.append(Container(names: nil, expectingName: false))
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                _ = stack.popLast()
-            case UInt8(ascii: ","):
-                if stack.last?.names != nil { stack[stack.count - 1].expectingName = true }
-            case UInt8(ascii: "\""):
-                var end = index + 1
-                var escaped = false
-                while end < bytes.count && bytes[end] != UInt8(ascii: "\"") {
-                    if bytes[end] == UInt8(ascii: "\\") {
-                        escaped = true
-                        end += 1
-                    }
-                    end += 1
-                }
-                if let top = stack.last, top.names != nil, top.expectingName {
-                    let token = bytes[index...min(end, bytes.count - 1)]
-                    // Escapes ("\u0061lg" is "alg") are rare in names; let the real parser resolve them.
-                    let name =
-                        escaped
-                        ? try JSONDecoder().decode(String.self, from: Data(token))
-                        : String(decoding: token.dropFirst().dropLast(), as: UTF8.self)
-                    if stack[stack.count - 1].names!.insert(name).inserted == false { return true }
-                    stack[stack.count - 1].expectingName = false
-                }
-                index = end
-            default:
-                break
-            }
-            index += 1
-        }
-        return false
+        try JSONParser.object(bytes)
     }
 }
 
+/// JSON5 templates (the enrolment profile) are read with Foundation's `JSONDecoder`; JOSE input never is.
 extension JSONValue: Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
