@@ -3,8 +3,13 @@
 ///
 /// Beyond the grammar it refuses what would let two readers see different values: invalid UTF-8,
 /// unpaired UTF-16 surrogates in `\u` escapes, a member name repeated in an object (RFC 7515 §5.2,
-/// RFC 7519 §4), numbers too large for a `Double`; and nesting deeper than `maximumDepth`.
-/// Integers that fit in `Int` are `.int`, every other number `.double`.
+/// RFC 7519 §4; names Swift holds equal, i.e. canonically equivalent ones such as `"\u00e9"` and
+/// `"e\u0301"`, count as repeated, since one `[String: JSONValue]` cannot keep both), numbers too large
+/// for a `Double`; and nesting deeper than `maximumDepth`. Strings must be in the Stream-Safe Text
+/// Format (UAX #15: at most 30 combining marks in a row), so comparing or hashing one, which normalises
+/// it, costs linear time even for text crafted against the normaliser.
+/// Numbers without a fraction or exponent that fit in `Int` are `.int` (`-0` is `0`), every other number
+/// `.double`.
 struct JSONParser {
     struct Failure: Error, Equatable {
         var offset: Int
@@ -12,6 +17,8 @@ struct JSONParser {
     }
 
     static let maximumDepth = 64
+    /// UAX #15's Stream-Safe Text Format.
+    static let maximumCombiningRun = 30
 
     private let bytes: [UInt8]
     private var index = 0
@@ -159,6 +166,15 @@ struct JSONParser {
     private static func text(_ utf8: [UInt8], at start: Int) throws(Failure) -> String {
         guard let text = String(validating: utf8, as: UTF8.self) else {
             throw Failure(offset: start, reason: "a string is not valid UTF-8")
+        }
+        if utf8.contains(where: { $0 >= 0x80 }) {
+            var combiningRun = 0
+            for scalar in text.unicodeScalars {
+                combiningRun = scalar.properties.canonicalCombiningClass == .notReordered ? 0 : combiningRun + 1
+                guard combiningRun <= maximumCombiningRun else {
+                    throw Failure(offset: start, reason: "more than \(maximumCombiningRun) combining marks in a row")
+                }
+            }
         }
         return text
     }

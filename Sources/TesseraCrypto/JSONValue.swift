@@ -5,7 +5,7 @@ import TesseraPlatform
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
-    /// Integers that fit in `Int`; other numbers are `.double`.
+    /// Numbers without a fraction or exponent that fit in `Int`; other numbers are `.double`.
     case int(Int)
     case double(Double)
     case string(String)

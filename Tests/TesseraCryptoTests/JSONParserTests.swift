@@ -71,6 +71,34 @@ import Testing
         }
     }
 
+    @Test func moreInvalidUTF8AndNumbers() throws {
+        // Overlong "/", an encoded surrogate, beyond U+10FFFF, a truncated sequence; inside a string,
+        // and after an escape.
+        for bad: [UInt8] in [[0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            let plain = Array(#"{"a":""#.utf8) + bad + Array(#""}"#.utf8)
+            let escaped = Array(#"{"a":"\n"#.utf8) + bad + Array(#""}"#.utf8)
+            #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONValue.parseObject(plain) }
+            #expect(throws: JSONParser.Failure.self, "\(bad)") { try JSONValue.parseObject(escaped) }
+        }
+        #expect(
+            try parse(#"{"tiny": 1e-400, "nz": -0.0, "one": 1.0, "hundred": 1e2}"#) == [
+                "tiny": .double(0), "nz": .double(-0.0), "one": .double(1), "hundred": .double(100),
+            ])
+    }
+
+    /// Names Swift holds equal (canonically equivalent) are one dictionary key: refused as repeated,
+    /// never one silently dropped. Text crafted against the normaliser (long runs of combining marks)
+    /// is refused before anything hashes or compares it.
+    @Test func equivalentNamesAndCombiningRuns() throws {
+        #expect(throws: JSONParser.Failure.self) { try parse(#"{"\u00e9":1,"e\u0301":2}"#) }
+        #expect(throws: JSONParser.Failure.self) { try parse(#"{"K":1,"\u212a":2}"#) }
+        #expect(try parse(#"{"e\u0301\u0316":1}"#).count == 1)
+        let marks = String(repeating: #"\u0300"#, count: 31)
+        #expect(throws: JSONParser.Failure.self) { try parse(#"{"a"# + marks + #"":1}"#) }
+        #expect(throws: JSONParser.Failure.self) { try parse(#"{"a":"a"# + marks + #""}"#) }
+        #expect(try parse("{\"a\":\"a\(String(repeating: "\u{300}", count: 30))\"}").count == 1)
+    }
+
     @Test func nestingIsBounded() throws {
         func nested(_ depth: Int) -> String {
             "{\"a\":" + String(repeating: "[", count: depth - 1) + String(repeating: "]", count: depth - 1) + "}"
