@@ -257,6 +257,7 @@ public struct AccountService: Sendable {
             try requireAuthority(actor, over: account.effectiveRoles, action: "delete")
             try requireNotSelf(actor, account)
             try account.checkDeletable()
+            try Self.releaseDevices(of: account, in: transaction, audit: audit, actor: actor, at: now())
             try transaction.deleteAccount(id: account.id)
             try audit.record(
                 AuditRecord.account(account, action: "account.delete", actor: actor, before: account, after: false),
@@ -273,12 +274,35 @@ public struct AccountService: Sendable {
         return try await store.change { transaction in
             let due = try transaction.accountsDeactivated(before: cutoff, source: .local)
             for account in due where account.isPastRetention(at: at, policy: policy) {
+                try Self.releaseDevices(of: account, in: transaction, audit: audit, actor: actor, at: at)
                 try transaction.deleteAccount(id: account.id)
                 try audit.record(
                     AuditRecord.account(account, action: "account.purge", actor: actor, before: account, after: false),
                     in: transaction, at: at)
             }
             return due.map(\.managedID)
+        }
+    }
+
+    /// Before an account goes: its organisation devices stay in the registry, bound to no one; its
+    /// personal devices (and their data scopes) go with it. Each is audited.
+    private static func releaseDevices(
+        of account: Account, in transaction: any StoreTransaction, audit: AuditLog, actor: Actor, at: Date
+    ) throws {
+        for device in try transaction.devices(accountID: account.id) {
+            switch device.ownership {
+            case .organisation:
+                let unbound = device.unbound(at: at)
+                try transaction.update(unbound, expectedVersion: device.version)
+                try audit.record(
+                    .device(unbound, action: "device.unbind", actor: actor, before: device, after: unbound),
+                    in: transaction, at: at)
+            case .personal:
+                // The row and its scopes go with the account (ON DELETE CASCADE).
+                try audit.record(
+                    .device(device, action: "device.delete", actor: actor, before: device, after: nil),
+                    in: transaction, at: at)
+            }
         }
     }
 

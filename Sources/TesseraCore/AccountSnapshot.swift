@@ -69,6 +69,43 @@ extension OAuthClient {
     }
 }
 
+/// The audit view of a device.
+struct DeviceSnapshot: Encodable {
+    var kind: String
+    var ownership: String
+    var supervised: Bool
+    var state: String
+    var account_id: String?
+    var serial_number: String?
+    var udid: String?
+    var product: String?
+    var enrollment_id: String?
+    var version: Int
+}
+
+extension Device {
+    /// Deterministic JSON (sorted keys) of the device, for the audit log.
+    public var auditSnapshot: String {
+        canonicalJSON(
+            DeviceSnapshot(
+                kind: kind.rawValue, ownership: ownership.rawValue, supervised: supervised, state: state.rawValue,
+                account_id: accountID, serial_number: serialNumber, udid: udid, product: product,
+                enrollment_id: enrollmentID, version: version))
+    }
+}
+
+extension AuditRecord {
+    /// A change to a device: before and after as `Device.auditSnapshot`; `after` nil for a deletion.
+    public static func device(_ device: Device, action: String, actor: Actor, before: Device?, after: Device?)
+        -> AuditRecord
+    {
+        AuditRecord(
+            actor: actor, action: action, targetType: "device", targetID: device.id,
+            targetName: [device.kind.rawValue, device.product ?? "device"].joined(separator: " "),
+            before: before?.auditSnapshot, after: after?.auditSnapshot)
+    }
+}
+
 /// Sorted keys, no escaped slashes: the same bytes for the same value, every time.
 func canonicalJSON(_ value: some Encodable) -> String {
     let encoder = JSONEncoder()

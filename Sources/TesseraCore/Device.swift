@@ -131,6 +131,16 @@ public struct Device: Sendable, Equatable, Identifiable {
         return next
     }
 
+    /// The device bound to no account: an organisation device whose person's account is deleted stays
+    /// the organisation's.
+    public func unbound(at now: Date) -> Device {
+        var next = self
+        next.accountID = nil
+        next.updatedAt = now
+        next.version += 1
+        return next
+    }
+
     /// The device after un-enrolment (its managed scope is deleted with it; the personal one stays).
     /// - Throws: `CoreError.conflict` when it is not enrolled.
     public func unenrolled(at now: Date) throws -> Device {

@@ -233,25 +233,6 @@ public struct DeviceService: Sendable {
     }
 
     static func record(_ device: Device, action: String, actor: Actor, before: Device?) -> AuditRecord {
-        AuditRecord(
-            actor: actor, action: action, targetType: "device", targetID: device.id,
-            targetName: [device.kind.rawValue, device.product ?? "device"].joined(separator: " "),
-            before: before.map(json), after: json(device))
-    }
-
-    static func json(_ device: Device) -> String {
-        var json = JSONWriter()
-        json.beginObject()
-        json.key("kind"); json.string(device.kind.rawValue)
-        json.key("ownership"); json.string(device.ownership.rawValue)
-        json.key("state"); json.string(device.state.rawValue)
-        json.key("account_id")
-        if let accountID = device.accountID { json.string(accountID) } else { json.null() }
-        if let serial = device.serialNumber { json.key("serial_number"); json.string(serial) }
-        if let udid = device.udid { json.key("udid"); json.string(udid) }
-        if let product = device.product { json.key("product"); json.string(product) }
-        if let enrollmentID = device.enrollmentID { json.key("enrollment_id"); json.string(enrollmentID) }
-        json.endObject()
-        return String(decoding: json.bytes, as: UTF8.self)
+        .device(device, action: action, actor: actor, before: before, after: device)
     }
 }

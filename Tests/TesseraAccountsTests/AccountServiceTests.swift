@@ -146,6 +146,42 @@ import Testing
         #expect(try await fixture.audit.verify(by: Fixture.root).failure == nil)
     }
 
+    /// A leaver's account goes, the organisation's devices stay (bound to no one); their personal
+    /// devices go with them, data scopes included; all audited.
+    @Test func deletingAnAccountKeepsTheOrganisationsDevices() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let jane = try await fixture.create("jane").account
+        let at = fixture.clock.now
+        let phone = try Device.enrolled(
+            id: "dev-phone", kind: .adde, accountID: jane.id, serialNumber: nil, udid: nil, product: "iPhone15,2",
+            osBuild: "22A", enrolmentTokenID: "t1", at: at)
+        let own = try Device.enrolled(
+            id: "dev-own", kind: .user, accountID: jane.id, serialNumber: nil, udid: nil, product: "iPad13,4",
+            osBuild: "22A", enrolmentTokenID: "t2", at: at)
+        try await fixture.store.write { transaction in
+            try transaction.insert(phone)
+            try transaction.insert(own)
+            try transaction.save(
+                DeviceItem(deviceID: "dev-own", scope: .personal, kind: "document", name: "n", value: "v", updatedAt: at))
+        }
+        _ = try await fixture.service.deactivate("jane@appleid.example.com", by: Fixture.root)
+        try await fixture.service.delete("jane@appleid.example.com", by: Fixture.root)
+        let (kept, gone, items) = try await fixture.store.read { reader in
+            (try reader.device(id: "dev-phone"), try reader.device(id: "dev-own"),
+             try reader.deviceItems(deviceID: "dev-own", scope: .personal))
+        }
+        #expect(kept?.accountID == nil && kept?.state == .enrolled && kept?.version == phone.version + 1)
+        #expect(gone == nil && items.isEmpty)
+        let entries = try await fixture.audit.entries(by: Fixture.root)
+        #expect(
+            entries.map(\.action).suffix(4) == ["account.deactivate", "device.unbind", "device.delete", "account.delete"]
+                || entries.map(\.action).suffix(4) == [
+                    "account.deactivate", "device.delete", "device.unbind", "account.delete",
+                ])
+        #expect(try await fixture.audit.verify(by: Fixture.root).failure == nil)
+    }
+
     @Test func signInWithATemporaryPasswordThenChangeIt() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
