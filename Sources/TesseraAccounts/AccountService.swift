@@ -50,10 +50,22 @@ public struct AccountService: Sendable {
         return account
     }
 
-    /// Accounts matching `query` that `actor` may see, ordered by managed ID.
+    /// Accounts matching `query` that `actor` may see, ordered by managed ID. A `limit` counts what the
+    /// actor sees: pages are read until that many are found or none are left, so a page is short only
+    /// at the end and `after` its last managed ID continues it.
     public func accounts(matching query: AccountQuery, by actor: Actor) async throws -> [Account] {
-        let accounts = try await store.read { try $0.accounts(matching: query) }
-        return accounts.filter { mayView($0, actor) }
+        guard let limit = query.limit else {
+            return try await store.read { try $0.accounts(matching: query) }.filter { mayView($0, actor) }
+        }
+        var found: [Account] = []
+        var page = query
+        while found.count < limit {
+            let batch = try await store.read { [page] in try $0.accounts(matching: page) }
+            found += batch.filter { mayView($0, actor) }
+            guard batch.count == limit, let last = batch.last else { break }
+            page.after = last.managedID.rawValue
+        }
+        return Array(found.prefix(limit))
     }
 
     // MARK: - Provisioning

@@ -73,6 +73,13 @@ import Testing
         let seenByStaff = try await fixture.service.accounts(matching: AccountQuery(), by: staffer).map(
             \.managedID.localPart)
         #expect(seenByStaff == ["staffer"])
+        // A limit counts what the actor sees (the administrator before them is not one of the two).
+        let limited = try await fixture.service.accounts(
+            matching: AccountQuery(limit: 2), by: pm
+        ).map(\.managedID.localPart)
+        #expect(limited == ["new", "pm"])
+        let next = try await fixture.service.accounts(matching: AccountQuery(after: "pm@appleid.example.com", limit: 2), by: pm)
+        #expect(next.map(\.managedID.localPart) == ["staffer"])
         await #expect { try await fixture.audit.verify(by: pm) } throws: { ($0 as? CoreError)?.kind == .notPermitted }
         // An account may not deactivate itself.
         await #expect { try await fixture.service.deactivate("pm@appleid.example.com", by: pm) } throws: {
