@@ -1,6 +1,7 @@
 import Foundation
 import TesseraAccounts
 import TesseraCore
+import TesseraPlatform
 import TesseraServer
 import TesseraStore
 
@@ -246,7 +247,7 @@ enum AccountCommands {
         if let password = issued.temporaryPassword, let expiry = account.credential?.expiresAt {
             invocation.console.out("Temporary password: \(password)")
             invocation.console.out(
-                "It is shown only now, expires \(Representation.timestamp(expiry)), and must be changed at first sign-in."
+                "It is shown only now, expires \(Timestamp.text(expiry)), and must be changed at first sign-in."
             )
         }
     }

@@ -1,5 +1,6 @@
 import TesseraAccounts
 import TesseraCore
+import TesseraPlatform
 import TesseraServer
 
 /// `tessera audit …`
@@ -29,7 +30,7 @@ enum AuditCommands {
             entries, empty: "No audit entries.", json: { Representation.write($0, to: &$1) },
             header: ["#", "AT", "ACTOR", "ACTION", "TARGET"]
         ) {
-            [String($0.sequence), Representation.timestamp($0.at), $0.actor, $0.action, $0.targetName]
+            [String($0.sequence), Timestamp.text($0.at), $0.actor, $0.action, $0.targetName]
         }
         return ExitStatus.ok
     }

@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCore
 import TesseraOAuth
+import TesseraPlatform
 import TesseraServer
 
 /// `tessera clients …`
@@ -168,8 +169,8 @@ enum ClientCommands {
             ("access_token_lifetime", "\(client.accessTokenLifetime.components.seconds)s"),
             ("refresh_token_lifetime", "\(client.refreshTokenLifetime.components.seconds)s"),
             ("version", String(client.version)),
-            ("created_at", Representation.timestamp(client.createdAt)),
-            ("updated_at", Representation.timestamp(client.updatedAt)),
+            ("created_at", Timestamp.text(client.createdAt)),
+            ("updated_at", Timestamp.text(client.updatedAt)),
         ]
         invocation.console.out(Output.details(rows))
     }

@@ -29,7 +29,7 @@ enum DeviceCommands {
         ) {
             [
                 $0.id, $0.kind.rawValue, $0.ownership.rawValue, $0.state.rawValue, $0.product ?? "-",
-                $0.serialNumber ?? "-", Representation.timestamp($0.enrolledAt),
+                $0.serialNumber ?? "-", Timestamp.text($0.enrolledAt),
             ]
         }
         return ExitStatus.ok
@@ -51,8 +51,8 @@ enum DeviceCommands {
                 ("supervised", device.supervised ? "yes" : "no"), ("state", device.state.rawValue),
                 ("account id", device.accountID), ("product", device.product), ("os build", device.osBuild),
                 ("serial number", device.serialNumber), ("udid", device.udid), ("enrolment id", device.enrollmentID),
-                ("enrolled", Representation.timestamp(device.enrolledAt)),
-                ("unenrolled", device.unenrolledAt.map(Representation.timestamp)),
+                ("enrolled", Timestamp.text(device.enrolledAt)),
+                ("unenrolled", device.unenrolledAt.map(Timestamp.text)),
             ]
             invocation.console.out(Output.table(["FIELD", "VALUE"], rows.map { [$0.0, $0.1 ?? "-"] }))
         }

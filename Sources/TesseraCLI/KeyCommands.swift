@@ -1,4 +1,5 @@
 import TesseraCore
+import TesseraPlatform
 import TesseraServer
 
 /// `tessera keys …`
@@ -20,9 +21,9 @@ enum KeyCommands {
             header: ["KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "UNPUBLISHED AFTER"]
         ) {
             [
-                $0.id, $0.algorithm, $0.state.rawValue, Representation.timestamp($0.createdAt),
-                Representation.timestamp($0.activatesAt),
-                $0.removeAfter.map(Representation.timestamp) ?? "-",
+                $0.id, $0.algorithm, $0.state.rawValue, Timestamp.text($0.createdAt),
+                Timestamp.text($0.activatesAt),
+                $0.removeAfter.map(Timestamp.text) ?? "-",
             ]
         }
         return ExitStatus.ok
@@ -43,7 +44,7 @@ enum KeyCommands {
             invocation.console.out(Output.json { Representation.write(key, to: &$0) })
         } else {
             invocation.console.out(
-                "New key \(key.id) (\(key.algorithm)) is published and signs from \(Representation.timestamp(key.activatesAt))"
+                "New key \(key.id) (\(key.algorithm)) is published and signs from \(Timestamp.text(key.activatesAt))"
             )
         }
         return ExitStatus.ok
@@ -66,7 +67,7 @@ enum KeyCommands {
             invocation.console.out(Output.json { Representation.write(key, to: &$0) })
         } else {
             invocation.console.out(
-                "Retired \(key.id); published until \(key.removeAfter.map(Representation.timestamp) ?? "now")")
+                "Retired \(key.id); published until \(key.removeAfter.map(Timestamp.text) ?? "now")")
         }
         return ExitStatus.ok
     }

@@ -36,18 +36,18 @@ enum Output {
             ("state", account.state.rawValue + (account.isLocked ? ", locked" : "")),
         ]
         if let credential = account.credential {
-            let expiry = credential.expiresAt.map { ", expires \(Representation.timestamp($0))" } ?? ""
+            let expiry = credential.expiresAt.map { ", expires \(Timestamp.text($0))" } ?? ""
             rows.append(("password", credential.isTemporary ? "temporary\(expiry)" : "set"))
         }
         rows += [
             ("failed_logins", String(account.failedLoginCount)),
             ("version", String(account.version)),
-            ("created_at", Representation.timestamp(account.createdAt)),
-            ("updated_at", Representation.timestamp(account.updatedAt)),
+            ("created_at", Timestamp.text(account.createdAt)),
+            ("updated_at", Timestamp.text(account.updatedAt)),
             ("id", account.id),
         ]
         if let deactivated = account.deactivatedAt {
-            rows.append(("deactivated_at", Representation.timestamp(deactivated)))
+            rows.append(("deactivated_at", Timestamp.text(deactivated)))
         }
         return details(rows)
     }

@@ -25,12 +25,12 @@ public enum Representation {
         json.key("locked"); json.bool(account.isLocked)
         json.key("has_password"); json.bool(account.credential != nil)
         json.key("password_temporary"); json.bool(account.credential?.isTemporary ?? false)
-        json.key("password_expires_at"); optional(account.credential?.expiresAt.map(timestamp), &json)
+        json.key("password_expires_at"); optional(account.credential?.expiresAt.map(Timestamp.text), &json)
         json.key("failed_login_count"); json.int(account.failedLoginCount)
         json.key("version"); json.int(account.version)
-        json.key("created_at"); json.string(timestamp(account.createdAt))
-        json.key("updated_at"); json.string(timestamp(account.updatedAt))
-        json.key("deactivated_at"); optional(account.deactivatedAt.map(timestamp), &json)
+        json.key("created_at"); json.string(Timestamp.text(account.createdAt))
+        json.key("updated_at"); json.string(Timestamp.text(account.updatedAt))
+        json.key("deactivated_at"); optional(account.deactivatedAt.map(Timestamp.text), &json)
         if let temporaryPassword {
             json.key("temporary_password"); json.string(temporaryPassword)
         }
@@ -40,7 +40,7 @@ public enum Representation {
     public static func write(_ entry: AuditEntry, to json: inout JSONWriter) {
         json.beginObject()
         json.key("sequence"); json.int(Int(entry.sequence))
-        json.key("at"); json.string(timestamp(entry.at))
+        json.key("at"); json.string(Timestamp.text(entry.at))
         json.key("actor"); json.string(entry.actor)
         json.key("action"); json.string(entry.action)
         json.key("target_type"); json.string(entry.targetType)
@@ -77,8 +77,8 @@ public enum Representation {
         json.key("access_token_lifetime"); json.int(Int(client.accessTokenLifetime.components.seconds))
         json.key("refresh_token_lifetime"); json.int(Int(client.refreshTokenLifetime.components.seconds))
         json.key("version"); json.int(client.version)
-        json.key("created_at"); json.string(timestamp(client.createdAt))
-        json.key("updated_at"); json.string(timestamp(client.updatedAt))
+        json.key("created_at"); json.string(Timestamp.text(client.createdAt))
+        json.key("updated_at"); json.string(Timestamp.text(client.updatedAt))
         if let secret {
             json.key("client_secret"); json.string(secret)
         }
@@ -91,16 +91,13 @@ public enum Representation {
         json.key("kid"); json.string(key.id)
         json.key("alg"); json.string(key.algorithm)
         json.key("state"); json.string(key.state.rawValue)
-        json.key("created_at"); json.string(timestamp(key.createdAt))
-        json.key("activates_at"); json.string(timestamp(key.activatesAt))
-        json.key("retired_at"); optional(key.retiredAt.map(timestamp), &json)
-        json.key("remove_after"); optional(key.removeAfter.map(timestamp), &json)
+        json.key("created_at"); json.string(Timestamp.text(key.createdAt))
+        json.key("activates_at"); json.string(Timestamp.text(key.activatesAt))
+        json.key("retired_at"); optional(key.retiredAt.map(Timestamp.text), &json)
+        json.key("remove_after"); optional(key.removeAfter.map(Timestamp.text), &json)
         json.key("jwk"); json.raw(Array(key.publicJWK.utf8))
         json.endObject()
     }
-
-    /// RFC 3339 in UTC with millisecond precision: `2026-11-29T11:41:37.123Z`.
-    public static func timestamp(_ date: Date) -> String { Timestamp.text(date) }
 
     private static func optional(_ value: String?, _ json: inout JSONWriter) {
         if let value { json.string(value) } else { json.null() }
