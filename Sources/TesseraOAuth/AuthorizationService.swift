@@ -208,7 +208,7 @@ public struct AuthorizationService: Sendable {
         do {
             let (identity, reply) = try await negotiate.authenticate(negotiateToken: negotiateToken)
             let account = try await accounts.signIn(vouched: identity)
-            if let hint = Self.enrollingAccount(request), hint != account.managedID.rawValue { return nil }
+            if Self.enrollingAccount(request, isNot: account) != nil { return nil }
             return (try await approve(request, account: account, newSession: true), reply)
         } catch {
             return nil
@@ -248,8 +248,8 @@ public struct AuthorizationService: Sendable {
     }
 
     private func approveOrRetry(_ request: Request, account: Account) async -> SignInOutcome {
-        if let hint = Self.enrollingAccount(request), hint != account.managedID.rawValue {
-            return .retry("This device is enrolling \(hint): sign in as that account.")
+        if let wanted = Self.enrollingAccount(request, isNot: account) {
+            return .retry("This device is enrolling \(wanted): sign in as that account.")
         }
         do {
             return .approved(try await approve(request, account: account, newSession: true))
@@ -259,11 +259,13 @@ public struct AuthorizationService: Sendable {
     }
 
     /// The account an enrolling device asks to sign in (its `login_hint`: the identifier its user typed,
-    /// which the profile's `AssignedManagedAppleID` must match, PROTOCOLS.md §1.5), when the client is
-    /// the enrolling device; the sign-in must be that account's.
-    static func enrollingAccount(_ request: Request) -> String? {
-        guard request.client.pkce == .appleEnrolment else { return nil }
-        return request.loginHint?.lowercased()
+    /// which the profile's `AssignedManagedAppleID` must match, PROTOCOLS.md §1.5) when the client is the
+    /// enrolling device and `account` is not that one; nil when the sign-in may go on.
+    static func enrollingAccount(_ request: Request, isNot account: Account) -> String? {
+        guard request.client.pkce == .appleEnrolment, let hint = request.loginHint?.lowercased(),
+            hint != account.managedID.rawValue
+        else { return nil }
+        return hint
     }
 
     /// Creates the token family and the code, and optionally a browser session.

@@ -39,7 +39,7 @@ public struct AuthorizeEndpoint: Sendable {
         if let approval = await service.resume(
             authorization, session: HTTPCookies.value(Self.sessionCookie, in: request.headers))
         {
-            return redirect(approval, status: approval.endsEnrolmentSignIn ? 308 : 302)
+            return redirect(approval, status: 302)
         }
         guard service.offersNegotiate else {
             return page(
@@ -50,7 +50,7 @@ public struct AuthorizeEndpoint: Sendable {
         // one that does not shows the form, which is the challenge's body.
         if let token = Self.negotiateToken(request.headers["Authorization"]) {
             if let (approval, reply) = await service.signIn(authorization, negotiateToken: token) {
-                var response = redirect(approval, status: approval.endsEnrolmentSignIn ? 308 : 302)
+                var response = redirect(approval, status: 302)
                 if let reply { response.headers.set("WWW-Authenticate", "Negotiate " + Base64.encode(reply)) }
                 return response
             }
@@ -109,8 +109,8 @@ public struct AuthorizeEndpoint: Sendable {
         }
         switch outcome {
         case .approved(let approval):
-            // 303 turns the form's POST into a GET at the client; the device's callback gets its 308.
-            return redirect(approval, status: approval.endsEnrolmentSignIn ? 308 : 303)
+            // 303 turns the form's POST into a GET at the client.
+            return redirect(approval, status: 303)
         case .retry(let message):
             return page(
                 authorization, form: .signIn(username: field("username")), message: message, request: request,
@@ -156,8 +156,10 @@ public struct AuthorizeEndpoint: Sendable {
         return response
     }
 
+    /// The approval's redirect with `status`, except that an enrolling device's callback always gets its
+    /// `308` (PROTOCOLS.md §1.4).
     private func redirect(_ approval: AuthorizationService.Approval, status: Int) -> HTTPResponse {
-        var response = HTTPResponse(status: status)
+        var response = HTTPResponse(status: approval.endsEnrolmentSignIn ? 308 : status)
         response.headers.set("Location", approval.redirect.absoluteString)
         response.headers.set("Cache-Control", "no-store")
         if let session = approval.session {
