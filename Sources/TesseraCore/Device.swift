@@ -17,13 +17,34 @@ public enum EnrolmentKind: String, Sendable, CaseIterable, Codable {
 
     public var ownership: DeviceOwnership { self == .user ? .personal : .organisation }
 
-    /// The `EnrollmentMode` of an account-driven enrolment's profile (PROTOCOLS.md §1.5), as enrolment
-    /// tokens, introspection and forward authentication name it; nil for the others.
-    public var enrollmentMode: String? {
+    /// The account-driven enrolment this kind records; nil for the others.
+    public var accountDriven: AccountDrivenEnrolment? {
+        switch self {
+        case .user: .user
+        case .adde: .device
+        case .ade, .device: nil
+        }
+    }
+
+    /// The `EnrollmentMode` of an account-driven enrolment (see `AccountDrivenEnrolment.enrollmentMode`).
+    public var enrollmentMode: String? { accountDriven?.enrollmentMode }
+}
+
+extension AccountDrivenEnrolment {
+    /// The `EnrollmentMode` of its profile (PROTOCOLS.md §1.5), as enrolment tokens, introspection and
+    /// forward authentication also name it.
+    public var enrollmentMode: String {
         switch self {
         case .user: "BYOD"
-        case .adde: "ADDE"
-        case .ade, .device: nil
+        case .device: "ADDE"
+        }
+    }
+
+    /// The kind of device record it makes.
+    public var recordedKind: EnrolmentKind {
+        switch self {
+        case .user: .user
+        case .device: .adde
         }
     }
 }

@@ -172,15 +172,17 @@ public struct ProfileTemplate: Sendable, Equatable {
         if mdm["PayloadDisplayName"] == nil { mdm["PayloadDisplayName"] = .string("Device management") }
         mdm["IdentityCertificateUUID"] = .string(identityUUID)
         switch kind {
-        case .accountDriven(let managedID, .user):
+        case .accountDriven(let managedID, let enrolment):
             mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
-            mdm["EnrollmentMode"] = .string(EnrolmentKind.user.enrollmentMode ?? "")
-            mdm["AccessRights"] = nil  // a User Enrolment profile must not carry it
-        case .accountDriven(let managedID, .device):
-            mdm["AssignedManagedAppleID"] = .string(managedID.rawValue)
-            mdm["EnrollmentMode"] = .string(EnrolmentKind.adde.enrollmentMode ?? "")
-            guard mdm["AccessRights"] != nil else {
-                throw ProfileError("an account-driven device enrolment needs mdm.AccessRights in the profile template")
+            mdm["EnrollmentMode"] = .string(enrolment.enrollmentMode)
+            switch enrolment {
+            case .user:
+                mdm["AccessRights"] = nil  // a User Enrolment profile must not carry it
+            case .device:
+                guard mdm["AccessRights"] != nil else {
+                    throw ProfileError(
+                        "an account-driven device enrolment needs mdm.AccessRights in the profile template")
+                }
             }
         case .automated:
             guard mdm["AccessRights"] != nil else {

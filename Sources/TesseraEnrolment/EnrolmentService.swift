@@ -127,7 +127,7 @@ public struct EnrolmentService: Sendable {
         }
         // One sign-in, one enrolment: the same device repeating its POST (a refreshed token included) gets
         // its profile again; an enrolment that was ended needs a new sign-in.
-        let recorded: EnrolmentKind = kind == .user ? .user : .adde
+        let recorded = kind.recordedKind
         if let earlier = try await devices.device(ofSignIn: signedIn.tokenID) {
             guard earlier.state == .enrolled else { return .signIn(challenge: challenge.header) }
             let sameDevice = earlier.udid == nil || information.udid == nil || earlier.udid == information.udid

@@ -40,7 +40,7 @@ public struct ForwardAuthEndpoint: Sendable {
                     response = HTTPResponse(status: 200)
                     response.headers.set("X-Tessera-Managed-ID", signedIn.managedID)
                     response.headers.set("X-Tessera-Enrolment-ID", device.id)
-                    response.headers.set("X-Tessera-Enrolment-Mode", device.kind.enrollmentMode ?? "")
+                    if let mode = device.kind.enrollmentMode { response.headers.set("X-Tessera-Enrolment-Mode", mode) }
                 } else {
                     response = .json(403, Array(#"{"code":"com.apple.unrecognized.device"}"#.utf8))
                 }
