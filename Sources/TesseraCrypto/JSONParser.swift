@@ -71,55 +71,52 @@ struct JSONParser {
     }
 
     private mutating func parseObject() throws(Failure) -> [String: JSONValue] {
-        try enter()
-        defer { depth -= 1 }
-        try expect(UInt8(ascii: "{"))
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if peek == UInt8(ascii: "}") {
-            index += 1
-            return members
-        }
-        while true {
-            skipWhitespace()
-            let nameOffset = index
-            guard peek == UInt8(ascii: "\"") else { throw failure("expected a member name") }
-            let name = try parseString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            let value = try parseValue()
+        try elements(UInt8(ascii: "{"), UInt8(ascii: "}")) { parser throws(Failure) in
+            let nameOffset = parser.index
+            guard parser.peek == UInt8(ascii: "\"") else { throw parser.failure("expected a member name") }
+            let name = try parser.parseString()
+            parser.skipWhitespace()
+            try parser.expect(UInt8(ascii: ":"))
+            let value = try parser.parseValue()
             guard members.updateValue(value, forKey: name) == nil else {
                 throw Failure(offset: nameOffset, reason: "member \"\(name)\" appears twice")
             }
-            skipWhitespace()
-            if peek == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"))
-            return members
         }
+        return members
     }
 
     private mutating func parseArray() throws(Failure) -> [JSONValue] {
+        var values: [JSONValue] = []
+        try elements(UInt8(ascii: "["), UInt8(ascii: "]")) { parser throws(Failure) in
+            values.append(try parser.parseValue())
+        }
+        return values
+    }
+
+    /// `open`, then `element` for each comma-separated element (none or more), then `close`; one level
+    /// of nesting.
+    private mutating func elements(
+        _ open: UInt8, _ close: UInt8, _ element: (inout JSONParser) throws(Failure) -> Void
+    ) throws(Failure) {
         try enter()
         defer { depth -= 1 }
-        try expect(UInt8(ascii: "["))
-        var values: [JSONValue] = []
+        try expect(open)
         skipWhitespace()
-        if peek == UInt8(ascii: "]") {
+        if peek == close {
             index += 1
-            return values
+            return
         }
         while true {
-            values.append(try parseValue())
+            skipWhitespace()
+            try element(&self)
             skipWhitespace()
             if peek == UInt8(ascii: ",") {
                 index += 1
                 continue
             }
-            try expect(UInt8(ascii: "]"))
-            return values
+            try expect(close)
+            return
         }
     }
 
