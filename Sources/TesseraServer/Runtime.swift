@@ -103,10 +103,15 @@ public struct TesseraRuntime: Sendable {
         let devices = DeviceService(
             store: store, sha256Hex: sha256Hex, managedDomains: configuration.accountPolicy.managedDomains,
             enrolmentClientID: configuration.discovery?.clientID)
-        let discovery = configuration.discovery.map {
-            DiscoveryService(
-                policy: $0.policy, baseURL: $0.baseURL, managedDomains: configuration.accountPolicy.managedDomains,
-                store: store)
+        // Account-driven enrolment: discovery, and the enrolment endpoint that checks its rules again.
+        let accountDriven = try configuration.discovery.map { settings in
+            let discovery = DiscoveryService(
+                policy: settings.policy, baseURL: settings.baseURL,
+                managedDomains: configuration.accountPolicy.managedDomains, store: store)
+            let enrolment = try Self.enrolment(
+                settings, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices,
+                discovery: discovery, bearer: Self.enrolmentBearer(inspection, clientID: settings.clientID))
+            return (discovery: discovery, enrolment: enrolment)
         }
         return TesseraRuntime(
             configuration: configuration, store: store, accounts: accounts,
@@ -124,14 +129,8 @@ public struct TesseraRuntime: Sendable {
                 sessionLifetime: oauth.sessionLifetime, negotiate: tickets),
             directory: directory,
             directorySync: DirectorySyncService(store: store, sha256Hex: sha256Hex),
-            discovery: discovery,
-            enrolment: try configuration.discovery.flatMap { settings in
-                try discovery.map {
-                    try Self.enrolment(
-                        settings, oauth: oauth, domains: configuration.accountPolicy.managedDomains, devices: devices,
-                        discovery: $0, bearer: Self.enrolmentBearer(inspection, clientID: settings.clientID))
-                }
-            },
+            discovery: accountDriven?.discovery,
+            enrolment: accountDriven?.enrolment,
             devices: devices,
             webLogin: configuration.discovery.flatMap { settings in
                 guard settings.challenge == "apple-as-web" else { return nil }

@@ -24,18 +24,24 @@ import Testing
         return (store, directory)
     }
 
+    /// Discovery over `store` with these rules, sending devices under `https://mdm.example.com/enrol`.
+    func service(_ rules: [String], store: SQLiteStore) throws -> DiscoveryService {
+        DiscoveryService(
+            policy: DiscoveryPolicy(rules: try rules.map { try DiscoveryRule(parsing: $0, managedDomains: domains) }),
+            baseURL: "https://mdm.example.com/enrol", managedDomains: domains, store: store)
+    }
+
     @Test func roleRulesNeedAnActiveAccountWithTheRole() async throws {
         let (store, directory) = try await store([
             ("dem", [.deviceEnrolmentManager], .active), ("gone", [.deviceEnrolmentManager], .deactivated),
             ("staff", [], .active),
         ])
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let service = DiscoveryService(
-            policy: DiscoveryPolicy(rules: [
-                try DiscoveryRule(
-                    parsing: "appleid.example.com role=device-enrolment-manager: mdm-adde", managedDomains: domains),
-                try DiscoveryRule(parsing: "appleid.example.com iPhone iPad: mdm-byod", managedDomains: domains),
-            ]), baseURL: "https://mdm.example.com/enrol", managedDomains: domains, store: store)
+        let service = try service(
+            [
+                "appleid.example.com role=device-enrolment-manager: mdm-adde",
+                "appleid.example.com iPhone iPad: mdm-byod",
+            ], store: store)
         // The enrolment URL names the kind discovery offered.
         let url = "https://mdm.example.com/enrol/byod"
         #expect(
@@ -68,13 +74,11 @@ import Testing
     @Test func theEnrolmentURLIsCheckedAgainstTheRulesForTheSignedInAccount() async throws {
         let (store, directory) = try await store([("dem", [.deviceEnrolmentManager], .active), ("staff", [], .active)])
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let service = DiscoveryService(
-            policy: DiscoveryPolicy(rules: [
-                try DiscoveryRule(
-                    parsing: "appleid.example.com role=device-enrolment-manager: mdm-adde", managedDomains: domains),
-                try DiscoveryRule(parsing: "appleid.example.com Mac: mdm-adde", managedDomains: domains),
-                try DiscoveryRule(parsing: "appleid.example.com iPhone iPad: mdm-byod", managedDomains: domains),
-            ]), baseURL: "https://mdm.example.com/enrol", managedDomains: domains, store: store)
+        let service = try service(
+            [
+                "appleid.example.com role=device-enrolment-manager: mdm-adde", "appleid.example.com Mac: mdm-adde",
+                "appleid.example.com iPhone iPad: mdm-byod",
+            ], store: store)
         let dem = try ManagedAccountID("dem@appleid.example.com", managedDomains: domains)
         let staff = try ManagedAccountID("staff@appleid.example.com", managedDomains: domains)
         #expect(try await service.offers(.device, to: dem, product: "iPhone15,2"))
